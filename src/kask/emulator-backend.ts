@@ -1,0 +1,31 @@
+// The emulator's request strategy: Kask's semantics over the in-memory store, with optional injected faults.
+import { HIT, MISS, type Phase, READ_ERROR, WRITE_ERROR, WRITE_OK, type ReadOutcome, type WriteOutcome } from '../phases/phase.js';
+import type { Faults } from './faults.js';
+import type { MemoryStore } from './memory-store.js';
+
+export class EmulatorBackend implements Phase {
+  readonly name = 'emulator' as const;
+
+  constructor(
+    readonly store: MemoryStore,
+    readonly faults: Faults,
+  ) {}
+
+  async get(key: Buffer): Promise<ReadOutcome> {
+    if (await this.faults.inject('GET')) return READ_ERROR;
+    const value = this.store.get(key);
+    return value === undefined ? MISS : HIT(value);
+  }
+
+  async set(key: Buffer, value: Buffer): Promise<WriteOutcome> {
+    if (await this.faults.inject('POST')) return WRITE_ERROR;
+    this.store.set(key, value);
+    return WRITE_OK;
+  }
+
+  async delete(key: Buffer): Promise<WriteOutcome> {
+    if (await this.faults.inject('DELETE')) return WRITE_ERROR;
+    this.store.delete(key);
+    return WRITE_OK;
+  }
+}

@@ -1,0 +1,41 @@
+// Fault knobs for the emulator, so tests can make "Kask" slow, failing or hung on cue.
+
+export interface FaultSettings {
+  /** Extra delay before answering, in ms. */
+  latencyMs: number;
+  /** Fraction (0..1) of requests answered with Kask's 500 problem. */
+  errorRate: number;
+  /** `hang`: never answer (the client's timeout must fire). */
+  mode: 'normal' | 'hang';
+  /** Only these methods are affected; empty = all. */
+  methods: string[];
+}
+
+export const NO_FAULTS: FaultSettings = Object.freeze({ latencyMs: 0, errorRate: 0, mode: 'normal', methods: [] });
+
+export class Faults {
+  #settings: FaultSettings = NO_FAULTS;
+  readonly #random: () => number;
+
+  constructor(random: () => number = Math.random) {
+    this.#random = random;
+  }
+
+  get settings(): FaultSettings {
+    return this.#settings;
+  }
+
+  set(partial: Partial<FaultSettings>): FaultSettings {
+    this.#settings = Object.freeze({ ...NO_FAULTS, ...partial });
+    return this.#settings;
+  }
+
+  /** Resolves to true when this request must fail; never resolves for a hang. */
+  async inject(method: string): Promise<boolean> {
+    const s = this.#settings;
+    if (s === NO_FAULTS || (s.methods.length > 0 && !s.methods.includes(method))) return false;
+    if (s.mode === 'hang') return new Promise<boolean>(() => {});
+    if (s.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, s.latencyMs));
+    return s.errorRate > 0 && this.#random() < s.errorRate;
+  }
+}

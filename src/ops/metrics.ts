@@ -1,0 +1,111 @@
+// Every Prometheus metric the sidecar exports, declared once, labelled only from small fixed sets (never keys or values).
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
+import { BUILD } from './build-info.js';
+
+const KNOWN_METHODS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'HEAD', 'PATCH', 'OPTIONS']);
+
+/** Kask labels the raw method (unbounded); we fold anything unusual into `other` to keep cardinality fixed. */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'other';
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  /** Same name, buckets and labels as Kask's own, plus `phase`, so Kask dashboards keep working. */
+  readonly requests = new Counter({
+    name: 'http_requests_total',
+    help: 'Requests under the base URI, by method, status code and phase.',
+    labelNames: ['code', 'method', 'phase'] as const,
+    registers: [this.registry],
+  });
+  readonly requestDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer requests under the base URI, by method and status code.',
+    labelNames: ['code', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  readonly backendDuration = new Histogram({
+    name: 'kmp_backend_request_duration_seconds',
+    help: 'Latency of calls to Kask and Redis, by backend, operation and outcome.',
+    labelNames: ['backend', 'op', 'outcome'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly reads = new Counter({
+    name: 'kmp_reads_total',
+    help: 'GET answers by source: kask, redis_fallback (Kask miss served from Redis), miss, redis_failover, redis.',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly backfills = new Counter({
+    name: 'kmp_backfills_total',
+    help: 'Lazy backfills of Kask from Redis, by outcome: written, raced_repaired, skipped, failed.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly dualWriteFailures = new Counter({
+    name: 'kmp_dual_write_failures_total',
+    help: 'Writes or deletes that failed on one backend during a dual phase.',
+    labelNames: ['backend', 'op'] as const,
+    registers: [this.registry],
+  });
+  readonly conversionFailures = new Counter({
+    name: 'kmp_conversion_failures_total',
+    help: 'Values that could not be converted faithfully between Redis and Kask formats (and were not written).',
+    labelNames: ['direction', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly convergence = new Counter({
+    name: 'kmp_convergence_total',
+    help: 'Times a dual-phase mutation found Redis changed by another writer and re-aligned Kask (or gave up).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly repairQueueDepth = new Gauge({
+    name: 'kmp_repair_queue_depth',
+    help: 'Keys waiting in the durable repair queue.',
+    registers: [this.registry],
+  });
+  readonly repairs = new Counter({
+    name: 'kmp_repairs_total',
+    help: 'Repair-queue events by outcome: queued, repaired, retried, lost (could not be recorded).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly breakerState = new Gauge({
+    name: 'kmp_breaker_state',
+    help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly phase = new Gauge({
+    name: 'kmp_phase',
+    help: 'The phase in force: 1 for the current phase, 0 for the others.',
+    labelNames: ['phase'] as const,
+    registers: [this.registry],
+  });
+  readonly shadow = new Counter({
+    name: 'kmp_shadow_compare_total',
+    help: 'dual-write shadow reads of Kask compared with the Redis answer: match, mismatch, kask_missing, error.',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  readonly buildInfo = new Gauge({
+    name: 'kmp_build_info',
+    help: 'Build facts of this sidecar; always 1.',
+    labelNames: ['version', 'build_date', 'build_host', 'runtime'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    this.buildInfo.set({ version: BUILD.version, build_date: BUILD.buildDate, build_host: BUILD.buildHost, runtime: BUILD.runtime }, 1);
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  setPhase(current: PhaseName): void {
+    for (const name of PHASE_NAMES) this.phase.set({ phase: name }, name === current ? 1 : 0);
+  }
+}

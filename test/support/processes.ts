@@ -1,0 +1,75 @@
+// Spawns the built CLI (emulator, sidecar) as real processes on free loopback ports, and stops them.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/kask-migration-proxy.js', import.meta.url));
+
+export interface Spawned {
+  child: ChildProcess;
+  /** Base URL with the base URI, e.g. http://127.0.0.1:40123/echoseen/v1/ */
+  url: string;
+  port: number;
+  output(): string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/**
+ * Runs `kask-migration-proxy <args>` and waits for the JSON line that announces where it listens
+ * (`url` from the emulator, `url.full` from the sidecar).
+ */
+export async function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<Spawned> {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line within ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      out += chunk.toString();
+      for (const line of out.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        try {
+          const rec = JSON.parse(line) as Record<string, unknown>;
+          const found = (rec['url.full'] ?? rec.url) as string | undefined;
+          if (found && (rec['event.action'] === 'start' || rec.message === 'kask emulator listening')) {
+            clearTimeout(timer);
+            resolve(found);
+            return;
+          }
+        } catch {
+          // partial line; wait for more
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (c: Buffer) => {
+      out += c.toString();
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before listening:\n${out}`));
+    });
+  });
+  child.stdout!.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  return {
+    child,
+    url,
+    port: Number(new URL(url).port),
+    output: () => out,
+    async stop(graceMs = 5_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const [code] = (await exited) as [number | null];
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+export function spawnEmulator(baseUri = '/echoseen/v1/', extra: string[] = []): Promise<Spawned> {
+  return spawnCli(['kask-emulator', '--listen', '127.0.0.1:0', '--base-uri', baseUri, ...extra]);
+}
