@@ -1,5 +1,5 @@
 // The shape every CLI command has: its own help beside its code, and operator mistakes as UsageError.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 export interface Command {
   name: string;
@@ -20,7 +20,12 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 /** node:util parseArgs with strict checking, turning its errors into UsageError. */
 export function parseCommandArgs<O extends Options>(argv: string[], options: O, allowPositionals = false) {
   try {
-    return parseArgs({ args: argv, options: { help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals, strict: true });
+    return parseArgs({
+      args: argv,
+      options: { help: { type: 'boolean', short: 'h' }, ...options },
+      allowPositionals,
+      strict: true,
+    });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

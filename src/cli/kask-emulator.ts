@@ -33,7 +33,8 @@ export const kaskEmulatorCommand: Command = {
       'fault-control': { type: 'boolean', default: false },
     });
     const ttl = Number(values['default-ttl']);
-    if (!Number.isSafeInteger(ttl) || ttl < 0) throw new UsageError(`--default-ttl must be a whole number ≥ 0, got "${values['default-ttl']}"`);
+    if (!Number.isSafeInteger(ttl) || ttl < 0)
+      throw new UsageError(`--default-ttl must be a whole number ≥ 0, got "${values['default-ttl']}"`);
     const { host, port } = parseListen('--listen', values.listen!);
     const emulator = await startEmulator({
       host,
@@ -42,7 +43,9 @@ export const kaskEmulatorCommand: Command = {
       defaultTtlSeconds: ttl,
       faultControl: values['fault-control']!,
     });
-    process.stdout.write(`${JSON.stringify({ message: 'kask emulator listening', url: emulator.url, port: emulator.port })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ message: 'kask emulator listening', url: emulator.url, port: emulator.port })}\n`,
+    );
     await untilSignal();
     await emulator.close();
     return 0;

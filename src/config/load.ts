@@ -1,8 +1,16 @@
 // Builds the frozen Config: defaults ← YAML file ← env overrides ← CLI overrides, then validates every key once.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { type Config, DEFAULTS, type EnvelopeType, type LogLevel, normaliseBaseUri, PHASE_NAMES, type PhaseName } from './schema.js';
-import { parseListen, ConfigError, Reader } from './reader.js';
+import { ConfigError, parseListen, Reader } from './reader.js';
+import {
+  type Config,
+  DEFAULTS,
+  type EnvelopeType,
+  type LogLevel,
+  normaliseBaseUri,
+  PHASE_NAMES,
+  type PhaseName,
+} from './schema.js';
 
 /** Dotted config keys set from the command line or the environment (`kask.url` → value). */
 export type Overrides = Record<string, string>;
@@ -44,7 +52,8 @@ function readYaml(file: string): Record<string, unknown> {
     throw new ConfigError(`config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(`config file ${file} must be a YAML mapping`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(`config file ${file} must be a YAML mapping`);
   return doc as Record<string, unknown>;
 }
 
@@ -65,9 +74,11 @@ function buildConfig(raw: Record<string, unknown>, source: string | null, env: N
   const r = new Reader(raw);
   const d = DEFAULTS;
   const kaskUrl = r.string('kask.url', d.kask.url);
-  if (kaskUrl !== 'embedded') r.check('kask.url', /^https?:\/\/[^/]+/.test(kaskUrl), 'must be an http(s) URL or "embedded"');
+  if (kaskUrl !== 'embedded')
+    r.check('kask.url', /^https?:\/\/[^/]+/.test(kaskUrl), 'must be an http(s) URL or "embedded"');
   const redisUrl = r.string('redis.url', d.redis.url);
-  if (redisUrl !== 'embedded') r.check('redis.url', /^rediss?:\/\//.test(redisUrl), 'must be a redis:// or rediss:// URL or "embedded"');
+  if (redisUrl !== 'embedded')
+    r.check('redis.url', /^rediss?:\/\//.test(redisUrl), 'must be a redis:// or rediss:// URL or "embedded"');
   const adminListen = r.nullableString('admin.listen', d.admin.listen);
   const config: Config = {
     source,
@@ -124,7 +135,12 @@ function buildConfig(raw: Record<string, unknown>, source: string | null, env: N
 /** Secrets come from a file (trailing newline trimmed) or an env var, never from the YAML itself. */
 function readSecret(r: Reader, fileKey: string, envValue: string | undefined, as: 'bytes'): Buffer | null;
 function readSecret(r: Reader, fileKey: string, envValue: string | undefined, as: 'text'): string | null;
-function readSecret(r: Reader, fileKey: string, envValue: string | undefined, as: 'bytes' | 'text'): Buffer | string | null {
+function readSecret(
+  r: Reader,
+  fileKey: string,
+  envValue: string | undefined,
+  as: 'bytes' | 'text',
+): Buffer | string | null {
   const file = r.nullableString(fileKey, null);
   let secret: string | null = envValue !== undefined && envValue !== '' ? envValue : null;
   if (file !== null) {

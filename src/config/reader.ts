@@ -47,7 +47,11 @@ export class Reader {
   stringList(key: string, fallback: string[]): string[] {
     const v = this.#get(key);
     if (v === undefined || v === null) return fallback;
-    if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter(Boolean);
+    if (typeof v === 'string')
+      return v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     this.check(key, Array.isArray(v) && v.every((s) => typeof s === 'string'), 'must be a list of strings');
     return v as string[];
   }
@@ -56,7 +60,11 @@ export class Reader {
     const v = this.#get(key);
     if (v === undefined || v === null) return fallback;
     const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
-    this.check(key, typeof n === 'number' && Number.isSafeInteger(n), `must be an integer, got ${describe(v)}`);
+    this.check(
+      key,
+      typeof n === 'number' && Number.isSafeInteger(n),
+      `must be an integer, got ${describe(v)}`,
+    );
     this.check(key, (n as number) >= min, `must be at least ${min}, got ${n}`);
     return n as number;
   }
@@ -65,7 +73,11 @@ export class Reader {
     const v = this.#get(key);
     if (v === undefined || v === null) return fallback;
     const n = typeof v === 'string' ? Number(v) : v;
-    this.check(key, typeof n === 'number' && n >= 0 && n <= 1, `must be a number from 0 to 1, got ${describe(v)}`);
+    this.check(
+      key,
+      typeof n === 'number' && n >= 0 && n <= 1,
+      `must be a number from 0 to 1, got ${describe(v)}`,
+    );
     return n as number;
   }
 
@@ -94,7 +106,8 @@ export class Reader {
       for (const [name, child] of Object.entries(node)) {
         const key = prefix + name;
         if (this.#seen.has(key)) continue;
-        if (child !== null && typeof child === 'object' && !Array.isArray(child)) walk(child as Record<string, unknown>, `${key}.`);
+        if (child !== null && typeof child === 'object' && !Array.isArray(child))
+          walk(child as Record<string, unknown>, `${key}.`);
         else throw new ConfigError(`config key ${key}: unknown setting`);
       }
     };

@@ -22,7 +22,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<BodyRe
       }
       chunks.push(chunk);
     };
-    const onEnd = (): void => finish({ kind: 'body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
+    const onEnd = (): void =>
+      finish({ kind: 'body', bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size) });
     const onAbort = (): void => finish({ kind: 'aborted' });
     // 'close' before 'end' means the client went away mid-body (truncated upload).
     const onClose = (): void => {

@@ -51,7 +51,12 @@ export function createDataPathHandler(opts: DataPathOptions): DataPathHandler {
     });
   };
 
-  async function dispatch(req: IncomingMessage, res: ServerResponse, target: RequestTarget, phase: Phase): Promise<void> {
+  async function dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: RequestTarget,
+    phase: Phase,
+  ): Promise<void> {
     const parsed = parseKey(target, base);
     if (parsed.kind === 'bad-request') return badRequest(res, target.path);
     if (parsed.kind === 'not-found') return notFound(res, target.path);

@@ -19,6 +19,7 @@ export function parseKey(target: RequestTarget, base: Buffer): KeyParse {
   const again = target.path.indexOf(base, start);
   const key = target.path.subarray(start, again === -1 ? target.path.length : again);
   if (key.length === 0 || key.includes(SLASH)) return { kind: 'not-found' };
-  if (key[0] === 0x2e && (key.length === 1 || (key.length === 2 && key[1] === 0x2e))) return { kind: 'not-found' };
+  if (key[0] === 0x2e && (key.length === 1 || (key.length === 2 && key[1] === 0x2e)))
+    return { kind: 'not-found' };
   return { kind: 'key', key };
 }

@@ -1,7 +1,7 @@
 // The non-key routes Kask serves (/healthz, /metrics, /openapi) plus /readyz; everything else is Go's plain 404.
 import { Hono } from 'hono';
-import type { Metrics } from '../ops/metrics.js';
 import { BUILD } from '../ops/build-info.js';
+import type { Metrics } from '../ops/metrics.js';
 import { renderOpenApi } from './openapi.js';
 
 export interface Readiness {
@@ -22,7 +22,13 @@ const TEXT_PLAIN = 'text/plain; charset=utf-8';
 /** Kask's /healthz body: 2-space indented, no trailing newline; `go_version` carries our runtime instead. */
 function healthzBody(): string {
   return JSON.stringify(
-    { version: BUILD.version, build_date: BUILD.buildDate, build_host: BUILD.buildHost, go_version: BUILD.runtime, service: 'kask-migration-proxy' },
+    {
+      version: BUILD.version,
+      build_date: BUILD.buildDate,
+      build_host: BUILD.buildHost,
+      go_version: BUILD.runtime,
+      service: 'kask-migration-proxy',
+    },
     null,
     2,
   );
@@ -36,9 +42,12 @@ export function createOpsApp(opts: OpsAppOptions): Hono {
   app.all('/healthz', (c) => c.body(health, 200, { 'Content-Type': 'application/json' }));
   if (opts.metrics) {
     const metrics = opts.metrics;
-    app.all('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+    app.all('/metrics', async (c) =>
+      c.body(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }),
+    );
   }
-  if (openapi !== null) app.all('/openapi', (c) => c.body(openapi, 200, { 'Content-Type': 'application/x-yaml' }));
+  if (openapi !== null)
+    app.all('/openapi', (c) => c.body(openapi, 200, { 'Content-Type': 'application/x-yaml' }));
   if (opts.readiness) {
     const readiness = opts.readiness;
     app.all('/readyz', async (c) => {
@@ -46,8 +55,15 @@ export function createOpsApp(opts: OpsAppOptions): Hono {
       return c.json({ ready: r.ready, problems: r.problems }, r.ready ? 200 : 503);
     });
   }
-  app.notFound((c) => c.body('404 page not found\n', 404, { 'Content-Type': TEXT_PLAIN, 'X-Content-Type-Options': 'nosniff' }));
+  app.notFound((c) =>
+    c.body('404 page not found\n', 404, { 'Content-Type': TEXT_PLAIN, 'X-Content-Type-Options': 'nosniff' }),
+  );
   // Never let the framework speak: an unexpected error here is answered the way Go's server would fail.
-  app.onError((_err, c) => c.body('Internal Server Error\n', 500, { 'Content-Type': TEXT_PLAIN, 'X-Content-Type-Options': 'nosniff' }));
+  app.onError((_err, c) =>
+    c.body('Internal Server Error\n', 500, {
+      'Content-Type': TEXT_PLAIN,
+      'X-Content-Type-Options': 'nosniff',
+    }),
+  );
   return app;
 }

@@ -10,8 +10,18 @@ interface ProblemKind {
 }
 
 const BASE = 'https://www.mediawiki.org/wiki/Kask/errors/';
-const BAD_REQUEST: ProblemKind = { status: 400, type: `${BASE}bad_request`, title: 'Bad request', detail: 'The request was incorrect or malformed' };
-const NOT_FOUND: ProblemKind = { status: 404, type: `${BASE}not_found`, title: 'Not found', detail: 'The value you requested was not found' };
+const BAD_REQUEST: ProblemKind = {
+  status: 400,
+  type: `${BASE}bad_request`,
+  title: 'Bad request',
+  detail: 'The request was incorrect or malformed',
+};
+const NOT_FOUND: ProblemKind = {
+  status: 404,
+  type: `${BASE}not_found`,
+  title: 'Not found',
+  detail: 'The value you requested was not found',
+};
 const SERVER_ERROR: ProblemKind = {
   status: 500,
   type: `${BASE}server_error`,
@@ -20,7 +30,11 @@ const SERVER_ERROR: ProblemKind = {
 };
 
 export type ProblemName = 'badRequest' | 'notFound' | 'serverError';
-const KINDS: Record<ProblemName, ProblemKind> = { badRequest: BAD_REQUEST, notFound: NOT_FOUND, serverError: SERVER_ERROR };
+const KINDS: Record<ProblemName, ProblemKind> = {
+  badRequest: BAD_REQUEST,
+  notFound: NOT_FOUND,
+  serverError: SERVER_ERROR,
+};
 
 /** The body Go's json.MarshalIndent(problem, "", "  ") writes, plus the trailing newline Kask adds. */
 export function problemBody(name: ProblemName, instance: Uint8Array): Buffer {
@@ -35,7 +49,12 @@ export function problemBody(name: ProblemName, instance: Uint8Array): Buffer {
  * Writes a problem answer. `instance` is the decoded request path without the query, as Kask reports it.
  * HEAD requests get the same headers and no body (Node drops it), as Go does.
  */
-export function writeProblem(res: ServerResponse, name: ProblemName, instance: Uint8Array, close = false): void {
+export function writeProblem(
+  res: ServerResponse,
+  name: ProblemName,
+  instance: Uint8Array,
+  close = false,
+): void {
   const kind = KINDS[name];
   const body = problemBody(name, instance);
   const headers: Record<string, string | number> = {
@@ -50,5 +69,7 @@ export function writeProblem(res: ServerResponse, name: ProblemName, instance: U
 
 export const badRequest = (res: ServerResponse, instance: Uint8Array, close = false): void =>
   writeProblem(res, 'badRequest', instance, close);
-export const notFound = (res: ServerResponse, instance: Uint8Array): void => writeProblem(res, 'notFound', instance);
-export const serverError = (res: ServerResponse, instance: Uint8Array): void => writeProblem(res, 'serverError', instance);
+export const notFound = (res: ServerResponse, instance: Uint8Array): void =>
+  writeProblem(res, 'notFound', instance);
+export const serverError = (res: ServerResponse, instance: Uint8Array): void =>
+  writeProblem(res, 'serverError', instance);

@@ -46,18 +46,28 @@ export function createFrontServer(opts: FrontServerOptions): Server {
 
 /** Go's answer to a request it cannot parse: raw status text, no Date, no length, then the connection closes. */
 function goPlainError(socket: Duplex, status: string): void {
-  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`);
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n${status}`,
+  );
 }
 
 /** Malformed HTTP, oversized headers and timed-out slow clients: answer as Go would, or just close. */
-function onClientError(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex, base: Buffer): void {
+function onClientError(
+  err: NodeJS.ErrnoException & { rawPacket?: Buffer },
+  socket: Duplex,
+  base: Buffer,
+): void {
   if (!socket.writable || err.code === 'ECONNRESET') return void socket.destroy();
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT') return void socket.destroy();
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || err.code === 'ERR_HTTP_HEADERS_TIMEOUT')
+    return void socket.destroy();
   if (err.code === 'HPE_INVALID_METHOD' && err.rawPacket) {
     const answer = unknownMethodAnswer(err.rawPacket, base);
     if (answer) return void socket.end(answer);
   }
-  goPlainError(socket, err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request');
+  goPlainError(
+    socket,
+    err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request',
+  );
 }
 
 /**

@@ -58,7 +58,8 @@ export function percentDecode(raw: string): Buffer | null {
 }
 
 const UNRESERVED = new Uint8Array(256);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~') UNRESERVED[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
+  UNRESERVED[c.charCodeAt(0)] = 1;
 const HEX_UPPER = '0123456789ABCDEF';
 
 /** PHP's rawurlencode (RFC 3986): what MediaWiki puts on the wire, and what we send on to Kask. */

@@ -76,7 +76,12 @@ export class KaskClient {
     throw new BackendError('KASK_STATUS', `Kask answered DELETE with ${res.statusCode}`, res.statusCode);
   }
 
-  async #call(method: 'GET' | 'POST' | 'DELETE', key: Buffer, headers: Record<string, string>, body?: Buffer) {
+  async #call(
+    method: 'GET' | 'POST' | 'DELETE',
+    key: Buffer,
+    headers: Record<string, string>,
+    body?: Buffer,
+  ) {
     try {
       return await this.#pool.request({ method, path: this.#path(key), headers, body, ...this.#timeouts });
     } catch (err) {
@@ -90,8 +95,14 @@ export class KaskClient {
 }
 
 function toBackendError(method: string, err: unknown): BackendError {
-  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError || err instanceof errors.ConnectTimeoutError) {
+  if (
+    err instanceof errors.HeadersTimeoutError ||
+    err instanceof errors.BodyTimeoutError ||
+    err instanceof errors.ConnectTimeoutError
+  ) {
     return new BackendError('KASK_TIMEOUT', `Kask ${method} timed out`, undefined, { cause: err });
   }
-  return new BackendError('KASK_UNAVAILABLE', `Kask ${method} failed: ${(err as Error).message}`, undefined, { cause: err });
+  return new BackendError('KASK_UNAVAILABLE', `Kask ${method} failed: ${(err as Error).message}`, undefined, {
+    cause: err,
+  });
 }

@@ -1,5 +1,14 @@
 // The emulator's request strategy: Kask's semantics over the in-memory store, with optional injected faults.
-import { HIT, MISS, type Phase, READ_ERROR, WRITE_ERROR, WRITE_OK, type ReadOutcome, type WriteOutcome } from '../phases/phase.js';
+import {
+  HIT,
+  MISS,
+  type Phase,
+  READ_ERROR,
+  type ReadOutcome,
+  WRITE_ERROR,
+  WRITE_OK,
+  type WriteOutcome,
+} from '../phases/phase.js';
 import type { Faults } from './faults.js';
 import type { MemoryStore } from './memory-store.js';
 

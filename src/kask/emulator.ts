@@ -3,13 +3,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDataPathHandler } from '../front/data-path.js';
+import { listen } from '../front/listen.js';
 import { createOpsApp } from '../front/ops-app.js';
 import { createFrontServer } from '../front/server.js';
 import { Metrics } from '../ops/metrics.js';
 import { EmulatorBackend } from './emulator-backend.js';
 import { type FaultSettings, Faults } from './faults.js';
 import { MemoryStore } from './memory-store.js';
-import { listen } from '../front/listen.js';
 
 export interface EmulatorOptions {
   host: string;
@@ -37,7 +37,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const metrics = new Metrics();
   const ops = createOpsApp({ baseUri: opts.baseUri, openapi: true, metrics });
   if (opts.faultControl) {
-    ops.put('/_emulator/faults', async (c) => c.json(faults.set((await c.req.json()) as Partial<FaultSettings>)));
+    ops.put('/_emulator/faults', async (c) =>
+      c.json(faults.set((await c.req.json()) as Partial<FaultSettings>)),
+    );
   }
   const server = createFrontServer({
     baseUri: opts.baseUri,

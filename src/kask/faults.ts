@@ -11,7 +11,12 @@ export interface FaultSettings {
   methods: string[];
 }
 
-export const NO_FAULTS: FaultSettings = Object.freeze({ latencyMs: 0, errorRate: 0, mode: 'normal', methods: [] });
+export const NO_FAULTS: FaultSettings = Object.freeze({
+  latencyMs: 0,
+  errorRate: 0,
+  mode: 'normal',
+  methods: [],
+});
 
 export class Faults {
   #settings: FaultSettings = NO_FAULTS;

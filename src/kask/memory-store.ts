@@ -31,7 +31,10 @@ export class MemoryStore {
 
   set(key: Buffer, value: Buffer): void {
     // Copy: the caller's buffer may be a view into a pooled request body.
-    this.#entries.set(key.toString('latin1'), { value: Buffer.from(value), expiresAt: this.#now() + this.#ttlMs });
+    this.#entries.set(key.toString('latin1'), {
+      value: Buffer.from(value),
+      expiresAt: this.#now() + this.#ttlMs,
+    });
     this.#sweepSome();
   }
 

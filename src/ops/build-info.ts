@@ -2,7 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export const VERSION: string = pkg.version;
 export const BUILD = Object.freeze({

@@ -1,11 +1,15 @@
 // JSON logs in ECS field names (Wikimedia's logging pipeline is ECS); never values, tokens or HMAC keys.
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { LogLevel } from '../config/schema.js';
 import { VERSION } from './build-info.js';
 
 export type { Logger };
 
-export function createLogger(serviceName: string, level: LogLevel, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  serviceName: string,
+  level: LogLevel,
+  destination?: pino.DestinationStream,
+): Logger {
   return pino(
     {
       level,
@@ -16,7 +20,10 @@ export function createLogger(serviceName: string, level: LogLevel, destination?:
         level: (label) => ({ 'log.level': label }),
       },
       // Defence in depth: should a secret ever reach a log call, it is blanked before serialisation.
-      redact: { paths: ['token', 'hmacKey', 'authorization', '*.authorization', 'value'], censor: '[redacted]' },
+      redact: {
+        paths: ['token', 'hmacKey', 'authorization', '*.authorization', 'value'],
+        censor: '[redacted]',
+      },
     },
     destination ?? pino.destination({ dest: 1, sync: false }),
   );

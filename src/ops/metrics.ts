@@ -101,7 +101,15 @@ export class Metrics {
   });
 
   constructor(opts: { processMetrics?: boolean } = {}) {
-    this.buildInfo.set({ version: BUILD.version, build_date: BUILD.buildDate, build_host: BUILD.buildHost, runtime: BUILD.runtime }, 1);
+    this.buildInfo.set(
+      {
+        version: BUILD.version,
+        build_date: BUILD.buildDate,
+        build_host: BUILD.buildHost,
+        runtime: BUILD.runtime,
+      },
+      1,
+    );
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 

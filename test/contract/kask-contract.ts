@@ -10,9 +10,21 @@ export interface ContractTarget {
 }
 
 const PROBLEM = {
-  400: ['https://www.mediawiki.org/wiki/Kask/errors/bad_request', 'Bad request', 'The request was incorrect or malformed'],
-  404: ['https://www.mediawiki.org/wiki/Kask/errors/not_found', 'Not found', 'The value you requested was not found'],
-  500: ['https://www.mediawiki.org/wiki/Kask/errors/server_error', 'Internal server error', 'The server encountered an error with your request'],
+  400: [
+    'https://www.mediawiki.org/wiki/Kask/errors/bad_request',
+    'Bad request',
+    'The request was incorrect or malformed',
+  ],
+  404: [
+    'https://www.mediawiki.org/wiki/Kask/errors/not_found',
+    'Not found',
+    'The value you requested was not found',
+  ],
+  500: [
+    'https://www.mediawiki.org/wiki/Kask/errors/server_error',
+    'Internal server error',
+    'The server encountered an error with your request',
+  ],
 } as const;
 
 /** Kask's problem body, byte for byte, for an instance already escaped as Go's JSON encoder writes it. */
@@ -21,7 +33,12 @@ export function problemBytes(status: 400 | 404 | 500, escapedInstance: string): 
   return `{\n  "type": "${type}",\n  "title": "${title}",\n  "detail": "${detail}",\n  "instance": "${escapedInstance}"\n}\n`;
 }
 
-export function expectProblem(res: RawResponse, status: 400 | 404 | 500, escapedInstance: string, method = 'GET'): void {
+export function expectProblem(
+  res: RawResponse,
+  status: 400 | 404 | 500,
+  escapedInstance: string,
+  method = 'GET',
+): void {
   expect(res.status).toBe(status);
   expect(res.header('content-type')).toBe('application/json');
   expect(res.header('x-content-type-options')).toBe('nosniff');
@@ -72,7 +89,13 @@ export function runKaskContract(name: string, target: () => ContractTarget): voi
       expect(res.header('content-type')).toBe('application/octet-stream');
       expect(res.header('content-length')).toBe('22');
       expect(res.body.toString('latin1')).toBe('JSON.."20201010123456"');
-      for (const absent of ['etag', 'cache-control', 'server', 'x-request-id', 'access-control-allow-origin']) {
+      for (const absent of [
+        'etag',
+        'cache-control',
+        'server',
+        'x-request-id',
+        'access-control-allow-origin',
+      ]) {
         expect(res.header(absent)).toBeUndefined();
       }
     });
@@ -95,13 +118,16 @@ export function runKaskContract(name: string, target: () => ContractTarget): voi
       expectProblem(await send('GET', base() + key), 404, base() + key);
     });
 
-    it.each(['PUT', 'PATCH', 'OPTIONS', 'get', 'FOO'])('%s answers the 400 problem (never 405) and stores nothing', async (method) => {
-      const key = uniqueKey();
-      const res = await send(method, base() + key, [], 'v');
-      expectProblem(res, 400, base() + key);
-      expect(res.header('allow')).toBeUndefined();
-      expectProblem(await send('GET', base() + key), 404, base() + key);
-    });
+    it.each(['PUT', 'PATCH', 'OPTIONS', 'get', 'FOO'])(
+      '%s answers the 400 problem (never 405) and stores nothing',
+      async (method) => {
+        const key = uniqueKey();
+        const res = await send(method, base() + key, [], 'v');
+        expectProblem(res, 400, base() + key);
+        expect(res.header('allow')).toBeUndefined();
+        expectProblem(await send('GET', base() + key), 404, base() + key);
+      },
+    );
 
     it('HEAD answers 400 with the problem headers and Content-Length, but no body', async () => {
       const key = uniqueKey();
@@ -202,7 +228,12 @@ export function runKaskContract(name: string, target: () => ContractTarget): voi
     it('MediaWiki-shaped keys round-trip (Echo seen-time, lock keys)', async () => {
       const id = uniqueKey('');
       const path = `${base()}global%3Aecho%3Aseen%3Aalert%3Atime%3A${id}`;
-      await send('POST', path, ['content-type: application/octet-stream', 'user-agent: wikimedia/multi-http-client v1.1'], 'JSON.."20261125112233"');
+      await send(
+        'POST',
+        path,
+        ['content-type: application/octet-stream', 'user-agent: wikimedia/multi-http-client v1.1'],
+        'JSON.."20261125112233"',
+      );
       expect((await send('GET', path)).body.toString()).toBe('JSON.."20261125112233"');
       await send('POST', `${path}%3Alock`, [], 'JSON..1');
       expect((await send('GET', `${path}%3Alock`)).body.toString()).toBe('JSON..1');
@@ -256,16 +287,28 @@ export function runKaskContract(name: string, target: () => ContractTarget): voi
     });
 
     it('the problem instance is escaped as Go escapes JSON (<>&, quotes, invalid UTF-8, U+2028)', async () => {
-      expectProblem(await send('GET', `${base()}%3Ca%3E%26%22%5C`), 404, `${base()}\\u003ca\\u003e\\u0026\\"\\\\`);
+      expectProblem(
+        await send('GET', `${base()}%3Ca%3E%26%22%5C`),
+        404,
+        `${base()}\\u003ca\\u003e\\u0026\\"\\\\`,
+      );
       expectProblem(await send('GET', `${base()}%FF%E2%80%A8%C3%A9`), 404, `${base()}\\ufffd\\u2028é`);
       expectProblem(await send('GET', `${base()}%01`), 404, `${base()}\\u0001`);
     });
 
     it('Kask’s x-amples: POST then GET of KASK%3AK%3AINTEGRATION_TEST_KEY', async () => {
       const path = `${base()}KASK%3AK%3AINTEGRATION_TEST_KEY`;
-      const post = await send('POST', path, ['Content-Type: application/octet-stream', 'User-Agent: ServiceChecker-WMF/0.1.2'], 'KASK:V:INTEGRATION_TEST_VALUE');
+      const post = await send(
+        'POST',
+        path,
+        ['Content-Type: application/octet-stream', 'User-Agent: ServiceChecker-WMF/0.1.2'],
+        'KASK:V:INTEGRATION_TEST_VALUE',
+      );
       expect(post.status).toBe(201);
-      const get = await send('GET', path, ['Accept: application/octet-stream', 'User-Agent: ServiceChecker-WMF/0.1.2']);
+      const get = await send('GET', path, [
+        'Accept: application/octet-stream',
+        'User-Agent: ServiceChecker-WMF/0.1.2',
+      ]);
       expect(get.status).toBe(200);
       expect(get.header('content-type')).toBe('application/octet-stream');
       expect(get.body.toString()).toBe('KASK:V:INTEGRATION_TEST_VALUE');
@@ -290,7 +333,9 @@ export function runKaskContract(name: string, target: () => ContractTarget): voi
         const text = res.body.toString();
         expect(text.endsWith('}')).toBe(true);
         expect(text).toMatch(/^\{\n {2}"version": /);
-        expect(Object.keys(JSON.parse(text))).toEqual(expect.arrayContaining(['version', 'build_date', 'build_host', 'go_version']));
+        expect(Object.keys(JSON.parse(text))).toEqual(
+          expect.arrayContaining(['version', 'build_date', 'build_host', 'go_version']),
+        );
       }
     });
 

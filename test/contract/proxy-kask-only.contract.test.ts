@@ -7,9 +7,22 @@ let kask: Spawned;
 let proxy: Spawned;
 beforeAll(async () => {
   kask = await spawnEmulator('/sessions/v1/');
-  proxy = await spawnCli(['serve', '--listen', '127.0.0.1:0', '--base-uri', '/sessions/v1/', '--phase', 'kask-only', '--kask-url', kask.url], {
-    KMP_ADMIN_TOKEN: '',
-  });
+  proxy = await spawnCli(
+    [
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--base-uri',
+      '/sessions/v1/',
+      '--phase',
+      'kask-only',
+      '--kask-url',
+      kask.url,
+    ],
+    {
+      KMP_ADMIN_TOKEN: '',
+    },
+  );
 });
 afterAll(async () => {
   await proxy?.stop();

@@ -14,7 +14,12 @@ export interface RawResponse {
 }
 
 /** Sends one request (with `Connection: close` added unless present) and reads until the server closes. */
-export function rawRequest(port: number, head: string, body: Buffer | string = Buffer.alloc(0), host = '127.0.0.1'): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  head: string,
+  body: Buffer | string = Buffer.alloc(0),
+  host = '127.0.0.1',
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, host);
     const chunks: Buffer[] = [];
@@ -29,7 +34,12 @@ export function rawRequest(port: number, head: string, body: Buffer | string = B
     });
     let request = head.replace(/\r?\n/g, '\r\n');
     if (!/\r\nconnection:/i.test(request)) request += 'Connection: close\r\n';
-    socket.write(Buffer.concat([Buffer.from(`${request}\r\n`, 'latin1'), Buffer.isBuffer(body) ? body : Buffer.from(body)]));
+    socket.write(
+      Buffer.concat([
+        Buffer.from(`${request}\r\n`, 'latin1'),
+        Buffer.isBuffer(body) ? body : Buffer.from(body),
+      ]),
+    );
   });
 }
 
