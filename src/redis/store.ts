@@ -1,0 +1,126 @@
+// Redis as RedisBagOStuff uses it: GET, SETEX/SET, DEL on byte keys (plus an optional prefix), standalone or Cluster.
+// Commands fail fast instead of queueing: MediaWiki gives up after 3 s, so a stalled Redis must cost little.
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+
+export interface RedisStoreOptions {
+  url: string;
+  clusterNodes: string[];
+  keyPrefix: string;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+export type RedisErrorCode = 'REDIS_UNAVAILABLE' | 'REDIS_TIMEOUT' | 'REDIS_REPLY';
+
+/** A Redis call that failed; branch on `code`. */
+export class RedisError extends Error {
+  override readonly name = 'RedisError';
+  constructor(
+    readonly code: RedisErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class RedisStore {
+  readonly client: Redis | Cluster;
+  readonly #prefix: Buffer;
+
+  constructor(opts: RedisStoreOptions) {
+    this.#prefix = Buffer.from(opts.keyPrefix, 'utf8');
+    const common: RedisOptions = {
+      connectTimeout: opts.connectTimeoutMs,
+      commandTimeout: opts.commandTimeoutMs,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+      lazyConnect: true,
+    };
+    if (opts.clusterNodes.length > 0) {
+      const auth = new URL(opts.url === 'embedded' ? 'redis://localhost' : opts.url);
+      this.client = new Cluster(
+        opts.clusterNodes.map((node) => {
+          const [host, port] = node.split(':');
+          return { host, port: Number(port ?? 6379) };
+        }),
+        {
+          enableOfflineQueue: false,
+          lazyConnect: true,
+          clusterRetryStrategy: common.retryStrategy,
+          redisOptions: {
+            ...common,
+            username: auth.username || undefined,
+            password: decodeURIComponent(auth.password) || undefined,
+            tls: auth.protocol === 'rediss:' ? {} : undefined,
+          },
+        },
+      );
+    } else {
+      this.client = new Redis(opts.url, common);
+    }
+    // Connection errors surface through commands and readiness; without a listener ioredis would print them.
+    this.client.on('error', () => {});
+  }
+
+  /** Connects, waiting at most the connect timeout; a Redis that is down now is retried in the background. */
+  async connect(): Promise<boolean> {
+    try {
+      await this.client.connect();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  key(key: Buffer): Buffer {
+    return this.#prefix.length === 0 ? key : Buffer.concat([this.#prefix, key]);
+  }
+
+  async get(key: Buffer): Promise<Buffer | null> {
+    return this.#run('GET', () => this.client.getBuffer(this.key(key)));
+  }
+
+  /** RedisBagOStuff's set: SETEX with a TTL, plain SET when the TTL is 0 (no expiry). */
+  async set(key: Buffer, value: Buffer, ttlSeconds: number): Promise<void> {
+    await this.#run('SET', () =>
+      ttlSeconds > 0
+        ? this.client.setex(this.key(key), ttlSeconds, value)
+        : this.client.set(this.key(key), value),
+    );
+  }
+
+  async delete(key: Buffer): Promise<void> {
+    await this.#run('DEL', () => this.client.del(this.key(key)));
+  }
+
+  async ping(): Promise<void> {
+    await this.#run('PING', () => this.client.ping());
+  }
+
+  get ready(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+
+  async #run<T>(command: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      throw toRedisError(command, err);
+    }
+  }
+}
+
+function toRedisError(command: string, err: unknown): RedisError {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/timed out/i.test(message))
+    return new RedisError('REDIS_TIMEOUT', `Redis ${command} timed out`, { cause: err });
+  if (err instanceof Error && err.name === 'ReplyError')
+    return new RedisError('REDIS_REPLY', `Redis ${command}: ${message}`, { cause: err });
+  return new RedisError('REDIS_UNAVAILABLE', `Redis ${command} failed: ${message}`, { cause: err });
+}
