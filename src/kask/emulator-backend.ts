@@ -23,18 +23,21 @@ export class EmulatorBackend implements Phase {
   async get(key: Buffer): Promise<ReadOutcome> {
     if (await this.faults.inject('GET')) return READ_ERROR;
     const value = this.store.get(key);
+    await this.faults.afterApply('GET');
     return value === undefined ? MISS : HIT(value);
   }
 
   async set(key: Buffer, value: Buffer): Promise<WriteOutcome> {
     if (await this.faults.inject('POST')) return WRITE_ERROR;
     this.store.set(key, value);
+    await this.faults.afterApply('POST');
     return WRITE_OK;
   }
 
   async delete(key: Buffer): Promise<WriteOutcome> {
     if (await this.faults.inject('DELETE')) return WRITE_ERROR;
     this.store.delete(key);
+    await this.faults.afterApply('DELETE');
     return WRITE_OK;
   }
 }

@@ -3,6 +3,11 @@
 export interface FaultSettings {
   /** Extra delay before answering, in ms. */
   latencyMs: number;
+  /**
+   * Random delays of 0..jitterMs both before the store is touched and after (before the answer leaves), so
+   * concurrent requests are applied and acknowledged in different orders, as across a real network.
+   */
+  jitterMs: number;
   /** Fraction (0..1) of requests answered with Kask's 500 problem. */
   errorRate: number;
   /** `hang`: never answer (the client's timeout must fire). */
@@ -13,6 +18,7 @@ export interface FaultSettings {
 
 export const NO_FAULTS: FaultSettings = Object.freeze({
   latencyMs: 0,
+  jitterMs: 0,
   errorRate: 0,
   mode: 'normal',
   methods: [],
@@ -40,7 +46,15 @@ export class Faults {
     const s = this.#settings;
     if (s === NO_FAULTS || (s.methods.length > 0 && !s.methods.includes(method))) return false;
     if (s.mode === 'hang') return new Promise<boolean>(() => {});
-    if (s.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, s.latencyMs));
+    const delay = s.latencyMs + (s.jitterMs > 0 ? this.#random() * s.jitterMs : 0);
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     return s.errorRate > 0 && this.#random() < s.errorRate;
+  }
+
+  /** The answer's share of the jitter: the store has been touched, the client does not know yet. */
+  async afterApply(method: string): Promise<void> {
+    const s = this.#settings;
+    if (s.jitterMs <= 0 || (s.methods.length > 0 && !s.methods.includes(method))) return;
+    await new Promise((resolve) => setTimeout(resolve, this.#random() * s.jitterMs));
   }
 }

@@ -1,7 +1,17 @@
 // Phase `kask-only`: every request goes to Kask; Redis is neither read nor written (nor even connected to).
 import type { KaskClient } from '../kask/client.js';
-import { HIT, MISS, type Phase, READ_ERROR, type RequestMeta, WRITE_ERROR, WRITE_OK, type ReadOutcome, type WriteOutcome } from './phase.js';
 import type { PhaseObserver } from './observer.js';
+import {
+  HIT,
+  MISS,
+  type Phase,
+  READ_ERROR,
+  type ReadOutcome,
+  type RequestMeta,
+  WRITE_ERROR,
+  WRITE_OK,
+  type WriteOutcome,
+} from './phase.js';
 
 export class KaskOnlyPhase implements Phase {
   readonly name = 'kask-only' as const;

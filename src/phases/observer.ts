@@ -12,8 +12,15 @@ export interface PhaseObserver {
   /** A backend call failed; `meta` is absent for work done off the request path. */
   backendFailure(backend: Backend, op: string, err: unknown, meta?: RequestMeta): void;
   backfill(outcome: BackfillOutcome): void;
+  /** One backend's half of a dual-phase write or delete failed. */
+  dualWriteFailure(backend: Backend, op: string): void;
   /** A value could not be converted faithfully between formats and was not written. Never logs the value. */
-  conversionFailure(direction: 'redis_to_kask' | 'kask_to_redis', reason: string, key: Buffer, meta?: RequestMeta): void;
+  conversionFailure(
+    direction: 'redis_to_kask' | 'kask_to_redis',
+    reason: string,
+    key: Buffer,
+    meta?: RequestMeta,
+  ): void;
   /** Kask had to be re-aligned with Redis after a mutation (another writer raced us), or could not be. */
   convergence(outcome: 'repaired' | 'gave_up', key: Buffer, meta?: RequestMeta): void;
   shadow(result: ShadowResult, key: Buffer): void;
@@ -24,6 +31,7 @@ export const SILENT_OBSERVER: PhaseObserver = Object.freeze({
   read() {},
   backendFailure() {},
   backfill() {},
+  dualWriteFailure() {},
   conversionFailure() {},
   convergence() {},
   shadow() {},

@@ -7,7 +7,11 @@ export class PhaseSwitch {
   readonly #build: (name: PhaseName) => Promise<Phase>;
   readonly #onChange: (name: PhaseName) => void;
 
-  constructor(initial: Phase, build: (name: PhaseName) => Promise<Phase>, onChange: (name: PhaseName) => void = () => {}) {
+  constructor(
+    initial: Phase,
+    build: (name: PhaseName) => Promise<Phase>,
+    onChange: (name: PhaseName) => void = () => {},
+  ) {
     this.#current = initial;
     this.#build = build;
     this.#onChange = onChange;
