@@ -19,12 +19,17 @@ export interface Spawned {
  * Runs `kask-migration-proxy <args>` and waits for the JSON line that announces where it listens
  * (`url` from the emulator, `url.full` from the sidecar).
  */
-export async function spawnCli(
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 15_000): Promise<Spawned> {
+  return spawnProcess([BIN, ...args], env, timeoutMs);
+}
+
+/** Runs `node <args>` (a script that starts a sidecar or an emulator) and waits for its listening line. */
+export async function spawnProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 15_000,
 ): Promise<Spawned> {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
