@@ -1,24 +1,10 @@
 // Writes, deletes and reads in the dual phases and kask-only, against a real redis-server and the Kask emulator.
-import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
-import { type Spawned, spawnCli, spawnEmulator } from '../support/processes.js';
+import { useBackends } from '../support/backends.js';
+import { type Spawned, spawnCli } from '../support/processes.js';
 
-let redisServer: LocalRedis;
-let redis: Redis;
-let kask: Spawned;
-
-beforeAll(async () => {
-  redisServer = await startLocalRedis();
-  redis = new Redis(redisServer.url);
-  kask = await spawnEmulator('/echoseen/v1/');
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await kask?.stop();
-  await redisServer?.stop();
-});
+const backends = useBackends();
 
 let seq = 0;
 const newKey = () => `global:echo:seen:message:time:${process.pid}${Date.now()}${++seq}`;
@@ -32,9 +18,9 @@ function startProxy(phase: string): Promise<Spawned> {
       '--phase',
       phase,
       '--kask-url',
-      kask.url,
+      backends.kask.url,
       '--redis-url',
-      redisServer.url,
+      backends.redisServer.url,
     ],
     {
       KMP_ADMIN_TOKEN: '',
@@ -51,7 +37,7 @@ async function call(base: string, method: string, key: string, body?: string) {
   return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()).toString('latin1') };
 }
 
-const kaskGet = (key: string) => call(kask.url, 'GET', key);
+const kaskGet = (key: string) => call(backends.kask.url, 'GET', key);
 
 async function settled(): Promise<void> {
   await new Promise((r) => setTimeout(r, 100));
@@ -69,8 +55,8 @@ describe('migration phase', () => {
   it('a set leaves RedisBagOStuff-readable bytes (with the one-year TTL) in Redis and the envelope in Kask', async () => {
     const key = newKey();
     expect((await call(proxy.url, 'POST', key, 'JSON.."20261125112233"')).status).toBe(201);
-    expect(await redis.get(key)).toBe('s:14:"20261125112233";');
-    const ttl = await redis.ttl(key);
+    expect(await backends.redis.get(key)).toBe('s:14:"20261125112233";');
+    const ttl = await backends.redis.ttl(key);
     expect(ttl).toBeGreaterThan(31536000 - 60);
     expect(ttl).toBeLessThanOrEqual(31536000);
     expect(await kaskGet(key)).toEqual({ status: 200, body: 'JSON.."20261125112233"' });
@@ -79,14 +65,14 @@ describe('migration phase', () => {
   it('an int written by MediaWiki becomes bare digits in Redis, as RedisBagOStuff writes ints', async () => {
     const key = newKey();
     await call(proxy.url, 'POST', key, 'JSON..42');
-    expect(await redis.get(key)).toBe('42');
+    expect(await backends.redis.get(key)).toBe('42');
   });
 
   it('a delete removes the key from both stores', async () => {
     const key = newKey();
     await call(proxy.url, 'POST', key, 'JSON.."20261125112233"');
     expect((await call(proxy.url, 'DELETE', key)).status).toBe(204);
-    expect(await redis.exists(key)).toBe(0);
+    expect(await backends.redis.exists(key)).toBe(0);
     expect((await kaskGet(key)).status).toBe(404);
     expect((await call(proxy.url, 'GET', key)).status).toBe(404);
   });
@@ -99,14 +85,14 @@ describe('migration phase', () => {
 
   it('a Kask hit is served from Kask even when Redis differs', async () => {
     const key = newKey();
-    await call(kask.url, 'POST', key, 'JSON.."20260101000000"');
-    await redis.set(key, 's:14:"20250101000000";');
+    await call(backends.kask.url, 'POST', key, 'JSON.."20260101000000"');
+    await backends.redis.set(key, 's:14:"20250101000000";');
     expect((await call(proxy.url, 'GET', key)).body).toBe('JSON.."20260101000000"');
   });
 
   it('lock keys are answered from Redis but never backfilled into Kask', async () => {
     const key = `${newKey()}:lock`;
-    await redis.set(key, '1');
+    await backends.redis.set(key, '1');
     expect(await call(proxy.url, 'GET', key)).toEqual({ status: 200, body: 'JSON..1' });
     await settled();
     expect((await kaskGet(key)).status).toBe(404);
@@ -114,7 +100,7 @@ describe('migration phase', () => {
 
   it('a stored false reads as a miss (as RedisBagOStuff reads it) and is not backfilled', async () => {
     const key = newKey();
-    await redis.set(key, 'b:0;');
+    await backends.redis.set(key, 'b:0;');
     expect((await call(proxy.url, 'GET', key)).status).toBe(404);
     await settled();
     expect((await kaskGet(key)).status).toBe(404);
@@ -122,7 +108,7 @@ describe('migration phase', () => {
 
   it('a value that cannot be converted is a miss and is never written to Kask', async () => {
     const key = newKey();
-    await redis.set(key, 'O:8:"stdClass":0:{}');
+    await backends.redis.set(key, 'O:8:"stdClass":0:{}');
     expect((await call(proxy.url, 'GET', key)).status).toBe(404);
     await settled();
     expect((await kaskGet(key)).status).toBe(404);
@@ -130,10 +116,10 @@ describe('migration phase', () => {
 
   it('a body that is not a MediaWiki envelope (service-checker’s probe) goes to Kask only', async () => {
     const key = 'KASK:K:INTEGRATION_TEST_KEY';
-    await redis.set(key, 's:3:"old";');
+    await backends.redis.set(key, 's:3:"old";');
     expect((await call(proxy.url, 'POST', key, 'KASK:V:INTEGRATION_TEST_VALUE')).status).toBe(201);
     expect(await call(proxy.url, 'GET', key)).toEqual({ status: 200, body: 'KASK:V:INTEGRATION_TEST_VALUE' });
-    expect(await redis.get(key)).toBe('s:3:"old";');
+    expect(await backends.redis.get(key)).toBe('s:3:"old";');
   });
 });
 
@@ -148,11 +134,11 @@ describe('dual-write phase', () => {
 
   it('reads answer from Redis (converted), not from Kask, and do not backfill', async () => {
     const key = newKey();
-    await redis.set(key, 's:14:"20250101000000";');
-    await call(kask.url, 'POST', key, 'JSON.."20990101000000"');
+    await backends.redis.set(key, 's:14:"20250101000000";');
+    await call(backends.kask.url, 'POST', key, 'JSON.."20990101000000"');
     expect((await call(proxy.url, 'GET', key)).body).toBe('JSON.."20250101000000"');
     const other = newKey();
-    await redis.set(other, 's:14:"20250101000000";');
+    await backends.redis.set(other, 's:14:"20250101000000";');
     await call(proxy.url, 'GET', other);
     await settled();
     expect((await kaskGet(other)).status).toBe(404);
@@ -161,22 +147,22 @@ describe('dual-write phase', () => {
   it('writes reach both stores', async () => {
     const key = newKey();
     await call(proxy.url, 'POST', key, 'JSON.."20261125112233"');
-    expect(await redis.get(key)).toBe('s:14:"20261125112233";');
+    expect(await backends.redis.get(key)).toBe('s:14:"20261125112233";');
     expect((await kaskGet(key)).body).toBe('JSON.."20261125112233"');
   });
 });
 
 describe('kask-only phase', () => {
   it('never touches Redis and opens no connection to it', async () => {
-    const before = Number((await redis.info('clients')).match(/connected_clients:(\d+)/)![1]);
+    const before = Number((await backends.redis.info('clients')).match(/connected_clients:(\d+)/)![1]);
     const proxy = await startProxy('kask-only');
     try {
       const key = newKey();
-      await redis.set(key, 's:14:"20250101000000";');
+      await backends.redis.set(key, 's:14:"20250101000000";');
       expect((await call(proxy.url, 'GET', key)).status).toBe(404);
       await call(proxy.url, 'POST', key, 'JSON.."20261125112233"');
-      expect(await redis.get(key)).toBe('s:14:"20250101000000";');
-      const after = Number((await redis.info('clients')).match(/connected_clients:(\d+)/)![1]);
+      expect(await backends.redis.get(key)).toBe('s:14:"20250101000000";');
+      const after = Number((await backends.redis.info('clients')).match(/connected_clients:(\d+)/)![1]);
       expect(after).toBe(before);
     } finally {
       await proxy.stop();

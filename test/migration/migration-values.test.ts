@@ -1,28 +1,11 @@
 // Migration phase end to end: values MediaWiki wrote through RedisBagOStuff come back through the sidecar as the
 // exact envelope bytes RESTBagOStuff expects, are backfilled into Kask, and writes leave RedisBagOStuff bytes.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
-import { type Spawned, spawnCli, spawnEmulator } from '../support/processes.js';
+import { useBackends, writeConfig } from '../support/backends.js';
+import { type Spawned, spawnCli } from '../support/processes.js';
 
-let redisServer: LocalRedis;
-let redis: Redis;
-let kask: Spawned;
-
-beforeAll(async () => {
-  redisServer = await startLocalRedis();
-  redis = new Redis(redisServer.url);
-  kask = await spawnEmulator('/echoseen/v1/');
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await kask?.stop();
-  await redisServer?.stop();
-});
+const backends = useBackends();
 
 // Expected bytes from real PHP 8.2 (serialize, json_encode, hash_hmac with the demo key 'secret').
 const CASES = [
@@ -72,7 +55,7 @@ let seq = 0;
 const newKey = () => `testwiki:echo:seen:alert:time:${process.pid}${Date.now()}${++seq}`;
 
 async function kaskValue(key: string): Promise<string | null> {
-  const res = await request(`${kask.url}${encodeURIComponent(key)}`);
+  const res = await request(`${backends.kask.url}${encodeURIComponent(key)}`);
   if (res.statusCode === 404) {
     await res.body.dump();
     return null;
@@ -94,9 +77,7 @@ describe.each(SETTINGS)('migration phase, envelope $type, HMAC key: $secret', ({
   const label = `${type}${secret ? '_secret' : ''}` as 'JSON' | 'PHP' | 'JSON_secret' | 'PHP_secret';
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kmp-migration-'));
-    const config = join(dir, 'config.yaml');
-    writeFileSync(config, `phase: migration\nvalues:\n  envelope_type: ${type}\nadmin:\n  listen: ''\n`);
+    const config = writeConfig(`phase: migration\nvalues:\n  envelope_type: ${type}\nadmin:\n  listen: ''\n`);
     proxy = await spawnCli(
       [
         'serve',
@@ -105,9 +86,9 @@ describe.each(SETTINGS)('migration phase, envelope $type, HMAC key: $secret', ({
         '--listen',
         '127.0.0.1:0',
         '--kask-url',
-        kask.url,
+        backends.kask.url,
         '--redis-url',
-        redisServer.url,
+        backends.redisServer.url,
       ],
       { KMP_HMAC_KEY: secret ? 'secret' : '' },
     );
@@ -127,7 +108,7 @@ describe.each(SETTINGS)('migration phase, envelope $type, HMAC key: $secret', ({
     async (c) => {
       const expected = (c as Record<string, string>)[label]!;
       const key = newKey();
-      await redis.set(key, c.redis);
+      await backends.redis.set(key, c.redis);
       const res = await get(key);
       expect(res).toEqual({ status: 200, body: expected, type: 'application/octet-stream' });
       expect(

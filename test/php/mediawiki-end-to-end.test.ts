@@ -2,15 +2,11 @@
 // must read back through the sidecar exactly as RESTBagOStuff would have read them from Kask, and writes through
 // the sidecar must leave bytes RedisBagOStuff reads back as the same value. Every expectation is computed by PHP.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
-import { type Spawned, spawnCli, spawnEmulator } from '../support/processes.js';
+import { useBackends, writeConfig } from '../support/backends.js';
+import { type Spawned, spawnCli } from '../support/processes.js';
 
 const CLIENT = fileURLToPath(new URL('./mediawiki-client.php', import.meta.url));
 
@@ -39,20 +35,7 @@ function php(config: ClientConfig, ops: Op[]): Result[] {
   return JSON.parse(out) as Result[];
 }
 
-let redisServer: LocalRedis;
-let redis: Redis;
-let kask: Spawned;
-
-beforeAll(async () => {
-  redisServer = await startLocalRedis();
-  redis = new Redis(redisServer.url);
-  kask = await spawnEmulator('/echoseen/v1/');
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await kask?.stop();
-  await redisServer?.stop();
-});
+const backends = useBackends();
 
 const SETTINGS = [
   { type: 'JSON', hmac: '', method: 'POST' },
@@ -69,10 +52,7 @@ describe.each(SETTINGS)(
     let values: string[];
 
     beforeAll(async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'kmp-php-'));
-      const file = join(dir, 'config.yaml');
-      writeFileSync(
-        file,
+      const file = writeConfig(
         `phase: migration\nvalues:\n  envelope_type: ${type}\nfront:\n  accept_put: ${method === 'PUT'}\nadmin:\n  listen: ''\n`,
       );
       proxy = await spawnCli(
@@ -83,9 +63,9 @@ describe.each(SETTINGS)(
           '--listen',
           '127.0.0.1:0',
           '--kask-url',
-          kask.url,
+          backends.kask.url,
           '--redis-url',
-          redisServer.url,
+          backends.redisServer.url,
         ],
         {
           KMP_HMAC_KEY: hmac,
@@ -115,7 +95,7 @@ describe.each(SETTINGS)(
         values.map((value) => ({ op: 'encode_body', value })),
       );
       for (const [i, r] of redisBytes.entries())
-        await redis.set(keyFor(i, 'legacy'), Buffer.from(r.bytes!, 'base64'));
+        await backends.redis.set(keyFor(i, 'legacy'), Buffer.from(r.bytes!, 'base64'));
 
       const reads = php(
         config,
@@ -135,7 +115,7 @@ describe.each(SETTINGS)(
       await new Promise((r) => setTimeout(r, 300));
       for (const [i, env] of envelopes.entries()) {
         if (env.bytes === null || expected[i]!.value === 'YjowOw==') continue;
-        const res = await request(`${kask.url}${encodeURIComponent(keyFor(i, 'legacy'))}`);
+        const res = await request(`${backends.kask.url}${encodeURIComponent(keyFor(i, 'legacy'))}`);
         expect(Buffer.from(await res.body.arrayBuffer()).toString('base64'), `value #${i}`).toBe(env.bytes);
       }
     });
@@ -152,7 +132,7 @@ describe.each(SETTINGS)(
       for (const [i, set] of sets.entries()) {
         if (expected[i]!.value === null) continue; // RESTBagOStuff refuses to encode it (JSON, non-UTF-8)
         expect(set, `value #${i}`).toMatchObject({ ok: true });
-        const stored = await redis.getBuffer(keyFor(i, 'written'));
+        const stored = await backends.redis.getBuffer(keyFor(i, 'written'));
         const asRedisReadsIt = php(config, [{ op: 'redis_value', bytes: stored!.toString('base64') }])[0]!;
         const exact = php(config, [{ op: 'redis_bytes', value: expected[i]!.value! }])[0]!;
         expect(stored!.toString('base64'), `value #${i}: RedisBagOStuff's own bytes`).toBe(exact.bytes);
@@ -174,7 +154,7 @@ describe.each(SETTINGS)(
       const key = keyFor(0, 'deleted');
       expect(php(config, [{ op: 'set', key, value: values[0]! }])[0]).toMatchObject({ ok: true });
       expect(php(config, [{ op: 'delete', key }])[0]).toMatchObject({ ok: true, status: 204 });
-      expect(await redis.exists(key)).toBe(0);
+      expect(await backends.redis.exists(key)).toBe(0);
       expect(php(config, [{ op: 'get', key }])[0]).toMatchObject({ hit: false, status: 404 });
     });
   },

@@ -2,41 +2,41 @@
 // Redis and one Kask. At quiescence Kask must equal the converted Redis value for every key (or both be absent).
 // Each deliberately broken protocol variant must be caught, which shows the test can fail.
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisToEnvelope } from '../../src/codec/convert.js';
-import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
-import { type Spawned, spawnCli, spawnEmulator, spawnProcess } from '../support/processes.js';
+import { useBackends } from '../support/backends.js';
+import { type Spawned, spawnCli, spawnProcess } from '../support/processes.js';
 
 const VALUES = { type: 'JSON' as const, hmacKey: null };
 const FIXTURE = fileURLToPath(new URL('./variant-sidecar.mjs', import.meta.url));
 
-let redisServer: LocalRedis;
-let redis: Redis;
-let kask: Spawned;
+const backends = useBackends(['--fault-control']);
 let kaskPool: Pool;
 
 beforeAll(async () => {
-  redisServer = await startLocalRedis();
-  redis = new Redis(redisServer.url);
-  kask = await spawnEmulator('/echoseen/v1/', ['--fault-control']);
-  kaskPool = new Pool(new URL(kask.url).origin, { connections: 8 });
+  kaskPool = new Pool(new URL(backends.kask.url).origin, { connections: 8 });
   // Random Kask latency makes concurrent requests overtake each other, as they do across real hosts.
-  await kaskPool
-    .request({ method: 'PUT', path: '/_emulator/faults', body: JSON.stringify({ jitterMs: 6 }) })
-    .then((r) => r.body.dump());
+  const res = await kaskPool.request({
+    method: 'PUT',
+    path: '/_emulator/faults',
+    body: JSON.stringify({ jitterMs: 6 }),
+  });
+  await res.body.dump();
 });
-
 afterAll(async () => {
   await kaskPool?.close();
-  await kask?.stop();
-  redis?.disconnect();
-  await redisServer?.stop();
 });
 
 function sidecarFlags(): string[] {
-  return ['--listen', '127.0.0.1:0', '--kask.url', kask.url, '--redis.url', redisServer.url];
+  return [
+    '--listen',
+    '127.0.0.1:0',
+    '--kask.url',
+    backends.kask.url,
+    '--redis.url',
+    backends.redisServer.url,
+  ];
 }
 
 async function startPair(variant: string | null): Promise<Spawned[]> {
@@ -47,9 +47,7 @@ async function startPair(variant: string | null): Promise<Spawned[]> {
           'serve',
           '--phase',
           'migration',
-          ...flags.map((f) =>
-            f.replace(/^--(kask|redis)\.url$/, '--$1-url').replace('--logging.level', '--log-level'),
-          ),
+          ...flags.map((f) => f.replace(/^--(kask|redis)\.url$/, '--$1-url')),
         ])
       : spawnProcess([FIXTURE, variant, ...flags]);
   return Promise.all([one(), one()]);
@@ -66,7 +64,7 @@ async function runBurst(sidecars: Spawned[], pools: Pool[], id: string): Promise
   // Alternate wide bursts (many colliding operations) with narrow ones (a lone race decides the final state).
   const [clients, ops] = rand(2) === 0 ? [8, 2] : [3, 1];
   const key = `global:echo:seen:alert:time:${id}`;
-  if (rand(2) === 0) await redis.setex(key, 3600, `s:14:"${seenTime()}";`);
+  if (rand(2) === 0) await backends.redis.setex(key, 3600, `s:14:"${seenTime()}";`);
   const client = async (c: number) => {
     const pool = pools[c % pools.length]!;
     const path = new URL(sidecars[c % sidecars.length]!.url).pathname + encodeURIComponent(key);
@@ -97,7 +95,7 @@ async function divergence(key: string): Promise<string | null> {
   let found: string | null = null;
   for (let attempt = 0; attempt < 10; attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 60));
-    const stored = await redis.getBuffer(key);
+    const stored = await backends.redis.getBuffer(key);
     const converted = stored === null ? null : redisToEnvelope(stored, VALUES);
     const expected = converted?.ok ? converted.bytes.toString('latin1') : null;
     const res = await kaskPool.request({ method: 'GET', path: `/echoseen/v1/${encodeURIComponent(key)}` });
