@@ -74,7 +74,13 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     requestTimeoutMs: config.front.requestTimeoutMs,
     keepAliveTimeoutMs: config.front.keepAliveTimeoutMs,
   });
-  await listen(server, config.listen.host, config.listen.port);
+  try {
+    await listen(server, config.listen.host, config.listen.port);
+  } catch (err) {
+    // Leave nothing running behind a failed start (an embedded redis-server would outlive us).
+    await Promise.allSettled([kask.close(), redis.close(), emulator?.close()]);
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `http://${host}:${port}${config.baseUri}`;
