@@ -3,9 +3,10 @@ import { ConfigError } from '../config/load.js';
 import { ListenError } from '../front/listen.js';
 import { type Command, UsageError } from './command.js';
 import { kaskEmulatorCommand } from './kask-emulator.js';
+import { phaseCommand } from './phase.js';
 import { serveCommand } from './serve.js';
 
-const COMMANDS: Command[] = [serveCommand, kaskEmulatorCommand];
+const COMMANDS: Command[] = [serveCommand, phaseCommand, kaskEmulatorCommand];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

@@ -1,0 +1,159 @@
+// `phase get|set|status`: the admin API from the command line, for SREs flipping phases on a host.
+import { readFileSync } from 'node:fs';
+import { request } from 'undici';
+import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
+import { type Command, parseCommandArgs, UsageError } from './command.js';
+
+const HELP = `Usage: kask-migration-proxy phase get    [--admin-url URL] [--token-file FILE]
+       kask-migration-proxy phase set NAME [--force] [--admin-url URL] [--token-file FILE]
+       kask-migration-proxy phase status [--admin-url URL] [--token-file FILE]
+
+Reads or changes the phase of a running sidecar through its admin API (admin.listen). The change takes effect
+for new requests at once; requests already running finish under the phase they started in. It is not written
+to the config file: a SIGHUP or restart brings back the file's phase, so change the file too.
+
+  get      print the phase in force
+  set NAME switch to NAME (dual-write | migration | kask-only)
+  status   print the admin API's /status JSON (phase, breakers, copy completion marker, repair queue)
+
+Options:
+  --force            enter kask-only even though the bulk copy has not recorded completion
+  --admin-url URL    the admin API (default: $KMP_ADMIN_URL or http://127.0.0.1:8091)
+  --token-file FILE  file holding the admin bearer token (default: $KMP_ADMIN_TOKEN_FILE, or $KMP_ADMIN_TOKEN)
+
+Exit status: 0 done, 1 refused or failed (the reason is printed), 2 usage error.
+
+Examples:
+  kask-migration-proxy phase get
+  kask-migration-proxy phase set migration --token-file /etc/kask-migration-proxy/admin-token
+  kask-migration-proxy phase set kask-only            # refused unless the bulk copy recorded completion
+  kask-migration-proxy phase set kask-only --force    # enter anyway (users may lose unseen state)
+`;
+
+const DEFAULT_ADMIN_URL = 'http://127.0.0.1:8091';
+const TIMEOUT_MS = 15_000;
+
+/** An answer that is not a success: printed as one line, exit code 1. */
+class Refusal extends Error {
+  override readonly name = 'Refusal';
+}
+
+/** The `phase` command. */
+export const phaseCommand: Command = {
+  name: 'phase',
+  summary: 'get or set the phase of a running sidecar (admin API)',
+  help: HELP,
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { force: { type: 'boolean' }, 'admin-url': { type: 'string' }, 'token-file': { type: 'string' } },
+      true,
+    );
+    const [action, name, ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    const run = plan(action, name, values.force === true);
+    const call = {
+      url: (values['admin-url'] ?? process.env.KMP_ADMIN_URL ?? DEFAULT_ADMIN_URL).replace(/\/+$/, ''),
+      token: readToken(values['token-file']),
+    };
+    try {
+      process.stdout.write(await run(call));
+      return 0;
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      process.stderr.write(`kask-migration-proxy phase: ${err.message}\n`);
+      return 1;
+    }
+  },
+};
+
+interface AdminCall {
+  url: string;
+  token: string;
+}
+
+/** Checks the arguments (before any token or network is needed) and returns what to do. */
+function plan(
+  action: string | undefined,
+  name: string | undefined,
+  force: boolean,
+): (call: AdminCall) => Promise<string> {
+  if (action === 'set') {
+    const phase = parsePhase(name);
+    return (call) => setPhase(phase, force, call);
+  }
+  if (action === undefined) throw new UsageError('missing get, set or status');
+  if (action !== 'get' && action !== 'status') throw new UsageError(`unknown action '${action}'`);
+  if (name !== undefined) throw new UsageError(`unexpected argument '${name}'`);
+  if (force) throw new UsageError('--force only goes with set');
+  if (action === 'get') return async (call) => `${(await send(call, 'GET', '/phase')).phase}\n`;
+  return async (call) => `${JSON.stringify(await send(call, 'GET', '/status'), null, 2)}\n`;
+}
+
+function parsePhase(name: string | undefined): PhaseName {
+  if (name === undefined) throw new UsageError(`set needs a phase: ${PHASE_NAMES.join(', ')}`);
+  if (!PHASE_NAMES.includes(name as PhaseName))
+    throw new UsageError(`unknown phase '${name}': one of ${PHASE_NAMES.join(', ')}`);
+  return name as PhaseName;
+}
+
+async function setPhase(phase: PhaseName, force: boolean, call: AdminCall): Promise<string> {
+  const answer = await send(call, 'PUT', '/phase', { phase, force });
+  if (answer.changed !== true) return `phase: ${answer.phase} (unchanged)\n`;
+  return `phase: ${answer.previous} -> ${answer.phase}${answer.forced === true ? ' (forced)' : ''}\n`;
+}
+
+/** One admin API call; anything but a 2xx JSON answer becomes a Refusal carrying the API's reason. */
+async function send(
+  call: AdminCall,
+  method: 'GET' | 'PUT',
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
+  let res: Awaited<ReturnType<typeof request>>;
+  try {
+    res = await request(call.url + path, {
+      method,
+      headers: { authorization: `Bearer ${call.token}`, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headersTimeout: TIMEOUT_MS,
+      bodyTimeout: TIMEOUT_MS,
+    });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    throw new Refusal(`cannot reach the admin API at ${call.url}: ${code}`);
+  }
+  const text = await res.body.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // not JSON: reported below with the status
+  }
+  if (res.statusCode >= 200 && res.statusCode < 300) return json;
+  const reason = typeof json.reason === 'string' ? json.reason : text.slice(0, 200).trim();
+  throw new Refusal(`${json.error ?? 'error'} (HTTP ${res.statusCode}): ${reason}`);
+}
+
+/** The bearer token from --token-file, $KMP_ADMIN_TOKEN_FILE or $KMP_ADMIN_TOKEN (never printed). */
+function readToken(file: string | undefined): string {
+  const path = file ?? nonEmpty(process.env.KMP_ADMIN_TOKEN_FILE);
+  if (path === undefined) {
+    const token = nonEmpty(process.env.KMP_ADMIN_TOKEN);
+    if (token === undefined)
+      throw new UsageError('no admin token: pass --token-file FILE or set KMP_ADMIN_TOKEN(_FILE)');
+    return token;
+  }
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new UsageError(`cannot read token file ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  if (token === '') throw new UsageError(`token file ${path} is empty`);
+  return token;
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v === undefined || v === '' ? undefined : v;
+}

@@ -1,0 +1,66 @@
+// /readyz: ready only when every backend the current phase needs answers and its circuit breaker lets traffic
+// through; each problem is named in the body. Checks are coalesced so a burst of probes costs one round.
+import type { PhaseName } from '../config/schema.js';
+import type { Readiness } from '../front/ops-app.js';
+import type { KaskClient } from '../kask/client.js';
+import type { OpenRedis } from './marker-probe.js';
+import type { BreakerStatus } from './status-providers.js';
+
+/** Read from Kask by the probe: a GET exercises Kask's storage path (a 404 is a healthy answer). */
+export const KASK_PROBE_KEY = Buffer.from('kmp:readiness-probe');
+
+/** Everything a readiness check reads; the breakers come from the status provider hook. */
+export interface ReadinessDeps {
+  phase: () => PhaseName;
+  kask: Pick<KaskClient, 'get'>;
+  redis: OpenRedis;
+  breakers: () => BreakerStatus[];
+  /** True once shutdown has begun: load balancers should stop sending traffic. */
+  draining: () => boolean;
+}
+
+type Backend = 'kask' | 'redis';
+
+/** The ops app's `readiness` hook. */
+export function createReadiness(deps: ReadinessDeps): () => Promise<Readiness> {
+  let pending: Promise<Readiness> | null = null;
+  return () => {
+    pending ??= check(deps).finally(() => {
+      pending = null;
+    });
+    return pending;
+  };
+}
+
+async function check(deps: ReadinessDeps): Promise<Readiness> {
+  if (deps.draining()) return { ready: false, problems: ['shutting down'] };
+  const needed: Backend[] = deps.phase() === 'kask-only' ? ['kask'] : ['kask', 'redis'];
+  const open = new Set(
+    deps
+      .breakers()
+      .filter((b) => b.state === 'open')
+      .map((b) => b.backend),
+  );
+  const results = await Promise.all(
+    needed.map((backend) => (open.has(backend) ? `${backend}: circuit breaker open` : probe(backend, deps))),
+  );
+  const problems = results.filter((p): p is string => p !== null);
+  return { ready: problems.length === 0, problems };
+}
+
+async function probe(backend: Backend, deps: ReadinessDeps): Promise<string | null> {
+  try {
+    if (backend === 'kask') {
+      await deps.kask.get(KASK_PROBE_KEY);
+      return null;
+    }
+    const open = deps.redis.opened();
+    if (open === null) return 'redis: not connected';
+    const store = await open;
+    if (!store.ready) return `redis: connection ${store.client.status}`;
+    await store.ping();
+    return null;
+  } catch (err) {
+    return `${backend}: ${(err as Error).message}`;
+  }
+}

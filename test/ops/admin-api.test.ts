@@ -1,0 +1,214 @@
+// The admin API against a real sidecar: bearer-token auth (401s, no token configured), the kask-only guard with
+// its refusal, force, and the bulk copy's completion marker (also read over a short-lived connection in kask-only).
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  COMPLETION_MARKER_KEY,
+  type CopyCompletion,
+  deleteCompletionMarker,
+  writeCompletionMarker,
+} from '../../src/bulk/completion-marker.js';
+import { loadConfig } from '../../src/config/load.js';
+import { bearerCheck } from '../../src/ops/admin-auth.js';
+import { createMarkerProbe } from '../../src/ops/marker-probe.js';
+import { RedisStore } from '../../src/redis/store.js';
+import { useBackends } from '../support/backends.js';
+import { admin, logLines, type OpsSidecar, setPhase, startOpsSidecar, TOKEN } from './ops-support.js';
+
+const backends = useBackends();
+let store: RedisStore;
+
+beforeAll(async () => {
+  store = new RedisStore({
+    url: backends.redisServer.url,
+    clusterNodes: [],
+    keyPrefix: '',
+    connectTimeoutMs: 1000,
+    commandTimeoutMs: 1000,
+  });
+  await store.connect();
+});
+afterAll(async () => {
+  await store?.close();
+});
+
+const MARKER: CopyCompletion = {
+  completed_at: '2026-11-25T10:00:00.000Z',
+  run_id: 'test-run',
+  keys_scanned: 10,
+  keys_copied: 8,
+  keys_skipped: 2,
+  keys_failed: 0,
+  shards: { count: 1, done: [0] },
+  version: '0.1.0',
+};
+
+describe('bearer token check', () => {
+  const check = bearerCheck(TOKEN);
+
+  it('accepts exactly the configured token', () => {
+    expect(check(`Bearer ${TOKEN}`)).toBe(true);
+    expect(check(`bearer ${TOKEN}`)).toBe(true);
+  });
+
+  it('refuses wrong tokens of every length without throwing (digests are compared, not the strings)', () => {
+    // timingSafeEqual throws on buffers of different lengths: not throwing shows both sides were hashed first.
+    for (const wrong of ['', 'x', TOKEN.slice(0, -1), `${TOKEN}x`, TOKEN.toUpperCase(), 'y'.repeat(10_000)])
+      expect(check(`Bearer ${wrong}`)).toBe(false);
+    expect(check(undefined)).toBe(false);
+    expect(check(TOKEN)).toBe(false);
+    expect(check(`Basic ${Buffer.from(`admin:${TOKEN}`).toString('base64')}`)).toBe(false);
+  });
+
+  it('refuses everything when no token is configured', () => {
+    const none = bearerCheck(null);
+    expect(none(undefined)).toBe(false);
+    expect(none('Bearer ')).toBe(false);
+    expect(none('Bearer null')).toBe(false);
+  });
+});
+
+describe('admin API with a token', () => {
+  let sidecar: OpsSidecar;
+  beforeAll(async () => {
+    sidecar = await startOpsSidecar(backends, ['--phase', 'migration']);
+  });
+  afterAll(async () => {
+    await sidecar?.proc.stop();
+  });
+  afterEach(async () => {
+    await deleteCompletionMarker(store);
+    await setPhase(sidecar.adminUrl, 'migration');
+  });
+
+  it('answers 401 JSON with a Bearer challenge to a missing or wrong token, on every route', async () => {
+    for (const authorization of [undefined, 'Bearer wrong', `Bearer ${TOKEN}x`, `Basic ${TOKEN}`, TOKEN]) {
+      for (const [method, path] of [
+        ['GET', '/phase'],
+        ['PUT', '/phase'],
+        ['GET', '/status'],
+        ['GET', '/nope'],
+      ] as const) {
+        const res = await admin(sidecar.adminUrl, method, path, {
+          authorization,
+          body: method === 'PUT' ? { phase: 'kask-only', force: true } : undefined,
+        });
+        expect(res.status).toBe(401);
+        expect(res.json).toMatchObject({ error: 'unauthorized', reason: 'missing or invalid bearer token' });
+        expect(res.headers['www-authenticate']).toMatch(/^Bearer /);
+      }
+    }
+    expect((await admin(sidecar.adminUrl, 'GET', '/phase')).json).toEqual({ phase: 'migration' });
+  });
+
+  it('never logs the token, not even a wrong one', async () => {
+    await admin(sidecar.adminUrl, 'GET', '/phase', { authorization: 'Bearer WRONG-zz9-token' });
+    const out = sidecar.proc.output();
+    expect(out).not.toContain(TOKEN);
+    expect(out).not.toContain('WRONG-zz9-token');
+    expect(logLines(sidecar.proc).some((l) => l['event.action'] === 'admin.auth')).toBe(true);
+  });
+
+  it('rejects bad bodies with 400 and a reason', async () => {
+    for (const body of [null, [], { phase: 'nope' }, { phase: 'migration', force: 'yes' }, 'text']) {
+      const res = await admin(sidecar.adminUrl, 'PUT', '/phase', { body, authorization: `Bearer ${TOKEN}` });
+      expect(res.status).toBe(400);
+      expect(res.json.error).toBe('bad_request');
+      expect(typeof res.json.reason).toBe('string');
+    }
+  });
+
+  it('refuses kask-only without the completion marker, explaining why (409)', async () => {
+    const res = await setPhase(sidecar.adminUrl, 'kask-only');
+    expect(res.status).toBe(409);
+    expect(res.json).toMatchObject({ error: 'refused', phase: 'migration', requested: 'kask-only' });
+    expect(res.json.reason).toContain(COMPLETION_MARKER_KEY);
+    expect(res.json.reason).toContain('force');
+    expect((await admin(sidecar.adminUrl, 'GET', '/phase')).json.phase).toBe('migration');
+  });
+
+  it('enters kask-only when forced, and leaving it needs no guard', async () => {
+    const res = await setPhase(sidecar.adminUrl, 'kask-only', true);
+    expect(res).toMatchObject({
+      status: 200,
+      json: { phase: 'kask-only', previous: 'migration', changed: true, forced: true },
+    });
+    const back = await setPhase(sidecar.adminUrl, 'dual-write');
+    expect(back.json).toMatchObject({ phase: 'dual-write', previous: 'kask-only', changed: true });
+    expect((await setPhase(sidecar.adminUrl, 'dual-write')).json.changed).toBe(false);
+  });
+
+  it('enters kask-only once the bulk copy has recorded completion, and /status shows the marker', async () => {
+    await writeCompletionMarker(store, MARKER);
+    const status = await admin(sidecar.adminUrl, 'GET', '/status');
+    expect(status.json).toMatchObject({
+      phase: 'migration',
+      copy: { completed: true, marker_key: COMPLETION_MARKER_KEY, marker: MARKER },
+      in_flight_requests: 0,
+    });
+    // Filled in by the breakers and the repair queue through the status provider hooks.
+    expect(Array.isArray(status.json.breakers)).toBe(true);
+    expect(status.json).toHaveProperty('repair_queue');
+    const res = await setPhase(sidecar.adminUrl, 'kask-only');
+    expect(res).toMatchObject({ status: 200, json: { phase: 'kask-only', forced: false } });
+  });
+
+  it('treats a marker of an unfinished sharded run as no marker', async () => {
+    await store.set(
+      Buffer.from(COMPLETION_MARKER_KEY),
+      Buffer.from(JSON.stringify({ ...MARKER, shards: { count: 2, done: [1] } })),
+      0,
+    );
+    const res = await setPhase(sidecar.adminUrl, 'kask-only');
+    expect(res.status).toBe(409);
+    expect(res.json.reason).toContain('shard 0 of 2');
+  });
+});
+
+describe('admin API in kask-only', () => {
+  it('reports the completion marker although kask-only keeps no Redis connection', async () => {
+    await writeCompletionMarker(store, MARKER);
+    const sidecar = await startOpsSidecar(backends, ['--phase', 'kask-only']);
+    try {
+      const status = await admin(sidecar.adminUrl, 'GET', '/status');
+      expect(status.json).toMatchObject({ phase: 'kask-only', copy: { completed: true, marker: MARKER } });
+    } finally {
+      await sidecar.proc.stop();
+      await deleteCompletionMarker(store);
+    }
+  });
+
+  it('reads the marker over a short-lived connection when none is open, and closes it', async () => {
+    await writeCompletionMarker(store, MARKER);
+    const clients = async () =>
+      Number((await backends.redis.info('clients')).match(/connected_clients:(\d+)/)![1]);
+    const before = await clients();
+    const settings = loadConfig(null, { 'redis.url': backends.redisServer.url }).redis;
+    const probe = createMarkerProbe({ opened: () => null }, settings);
+    for (let i = 0; i < 3; i++) expect(await probe()).toEqual({ kind: 'present', marker: MARKER });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await clients()).toBe(before);
+    await deleteCompletionMarker(store);
+    expect(await probe()).toEqual({ kind: 'absent' });
+    const embedded = createMarkerProbe({ opened: () => null }, { ...settings, url: 'embedded' });
+    expect((await embedded()).kind).toBe('unreadable');
+  });
+});
+
+describe('admin API without a token', () => {
+  it('refuses every request and warns at start-up', async () => {
+    const sidecar = await startOpsSidecar(backends, [], { KMP_ADMIN_TOKEN: '' });
+    try {
+      for (const authorization of [undefined, 'Bearer ', 'Bearer undefined', `Bearer ${TOKEN}`]) {
+        const res = await admin(sidecar.adminUrl, 'GET', '/phase', { authorization });
+        expect(res.status).toBe(401);
+        expect(res.json.reason).toContain('no admin token is configured');
+      }
+      const warning = logLines(sidecar.proc).find(
+        (l) => l['event.action'] === 'admin.start' && l['log.level'] === 'warn',
+      );
+      expect(warning?.message).toContain('refuses every request');
+    } finally {
+      await sidecar.proc.stop();
+    }
+  });
+});

@@ -1,0 +1,109 @@
+// /readyz: ready only when the backends the phase in force needs answer (Kask: a GET of a fixed key; Redis: PING)
+// and their breakers allow traffic; the body names what is not ready.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PhaseName } from '../../src/config/schema.js';
+import { createReadiness } from '../../src/ops/readiness.js';
+import type { BreakerStatus } from '../../src/ops/status-providers.js';
+import type { RedisStore } from '../../src/redis/store.js';
+import { useBackends } from '../support/backends.js';
+import { type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from './ops-support.js';
+
+const backends = useBackends(['--fault-control']);
+let sidecar: OpsSidecar;
+
+beforeAll(async () => {
+  backends.redis.on('error', () => {}); // this suite kills redis-server on purpose
+  sidecar = await startOpsSidecar(backends, ['--phase', 'migration']);
+});
+afterAll(async () => {
+  await sidecar?.proc.stop();
+});
+
+async function readyz(): Promise<{ status: number; body: { ready: boolean; problems: string[] } }> {
+  const res = await fetch(`${sidecar.origin}/readyz`);
+  return { status: res.status, body: (await res.json()) as { ready: boolean; problems: string[] } };
+}
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('/readyz on a running sidecar', () => {
+  it('is ready when Kask and Redis answer', async () => {
+    expect(await readyz()).toEqual({ status: 200, body: { ready: true, problems: [] } });
+  });
+
+  it('names Kask when it fails', async () => {
+    await setKaskFaults(backends, { errorRate: 1, methods: ['GET'] });
+    try {
+      expect(await readyz()).toEqual({
+        status: 503,
+        body: { ready: false, problems: ['kask: Kask answered GET with 500'] },
+      });
+    } finally {
+      await setKaskFaults(backends, {});
+    }
+  });
+
+  it('names Redis when it is gone, ignores it in kask-only, and recovers when it is back', async () => {
+    await backends.redisServer.kill();
+    const down = await readyz();
+    expect(down.status).toBe(503);
+    expect(down.body.problems).toHaveLength(1);
+    expect(down.body.problems[0]).toMatch(/^redis: /);
+
+    await setPhase(sidecar.adminUrl, 'kask-only', true);
+    expect(await readyz()).toEqual({ status: 200, body: { ready: true, problems: [] } });
+    await setPhase(sidecar.adminUrl, 'migration');
+    expect((await readyz()).status).toBe(503);
+
+    await backends.redisServer.restart();
+    await eventually(async () => (await readyz()).status === 200);
+  });
+});
+
+describe('readiness rules', () => {
+  const healthyRedis = {
+    opened: () =>
+      Promise.resolve({
+        ready: true,
+        client: { status: 'ready' },
+        ping: async () => {},
+      } as unknown as RedisStore),
+  };
+  const check = (phase: PhaseName, breakers: BreakerStatus[], draining = false) =>
+    createReadiness({
+      phase: () => phase,
+      kask: { get: async () => ({ kind: 'miss' as const }) },
+      redis: healthyRedis,
+      breakers: () => breakers,
+      draining: () => draining,
+    })();
+
+  it('is not ready while a needed backend’s breaker is open', async () => {
+    expect(await check('migration', [{ backend: 'redis', state: 'open' }])).toEqual({
+      ready: false,
+      problems: ['redis: circuit breaker open'],
+    });
+    expect(await check('dual-write', [{ backend: 'kask', state: 'open' }])).toEqual({
+      ready: false,
+      problems: ['kask: circuit breaker open'],
+    });
+    expect((await check('migration', [{ backend: 'kask', state: 'half_open' }])).ready).toBe(true);
+  });
+
+  it('ignores Redis (and its breaker) in kask-only', async () => {
+    expect(await check('kask-only', [{ backend: 'redis', state: 'open' }])).toEqual({
+      ready: true,
+      problems: [],
+    });
+  });
+
+  it('is not ready once shutdown has begun', async () => {
+    expect(await check('migration', [], true)).toEqual({ ready: false, problems: ['shutting down'] });
+  });
+});
