@@ -1,22 +1,27 @@
 // Wires one sidecar process together: config → logs, metrics, Kask client, phases → the Kask-compatible front.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { LiveConfig } from './config/reload.js';
 import type { Config, PhaseName } from './config/schema.js';
 import { createDataPathHandler } from './front/data-path.js';
 import { listen } from './front/listen.js';
 import { createOpsApp } from './front/ops-app.js';
 import { createFrontServer } from './front/server.js';
 import { KaskClient } from './kask/client.js';
-import { closeServer, type RunningEmulator, startEmulator } from './kask/emulator.js';
+import { type RunningEmulator, startEmulator } from './kask/emulator.js';
+import { createBackendTimer, KASK_OPS, REDIS_OPS } from './ops/backend-timing.js';
 import { createLogger, type Logger } from './ops/logging.js';
 import { Metrics } from './ops/metrics.js';
-import { createPhaseObserver, keyForLog } from './ops/phase-observer.js';
+import { type Operations, startOperations } from './ops/operations.js';
+import { createPhaseObserver } from './ops/phase-observer.js';
+import type { ReloadResult } from './ops/reload.js';
+import type { StatusProviders } from './ops/status-providers.js';
 import { BackgroundTasks } from './phases/background.js';
 import { buildPhase } from './phases/build.js';
-import type { RepairSink } from './phases/dual-stores.js';
 import { PhaseSwitch } from './phases/phase-switch.js';
 import { type LocalRedis, startLocalRedis } from './redis/local-server.js';
-import { RedisStore } from './redis/store.js';
+import { RedisStore, type RedisStoreOptions } from './redis/store.js';
+import { createResilience, type Resilience } from './resilience/resilience.js';
 
 export interface RunningSidecar {
   url: string;
@@ -27,6 +32,17 @@ export interface RunningSidecar {
   /** The embedded Kask emulator, when `kask.url` is `embedded`. */
   emulator: RunningEmulator | null;
   background: BackgroundTasks;
+  /** Circuit breakers (`breakers.states()`), the repair queue and its repairer (`repairer.status()`). */
+  resilience: Resilience;
+  /** Phase changes behind the kask-only guard (the admin API and SIGHUP use it). */
+  control: Operations['control'];
+  /** Breakers and the repair queue report to /status and /readyz by assigning these. */
+  providers: StatusProviders;
+  /** The admin API's base URL (null when `admin.listen` is empty). */
+  adminUrl: string | null;
+  /** Applies a re-read config (SIGHUP): reloadable keys now, the rest logged as needing a restart. */
+  reload(next: Config): Promise<ReloadResult>;
+  /** Graceful: stops accepting, drains requests and background work (shutdown.drain_timeout_ms), then closes. */
   close(): Promise<void>;
 }
 
@@ -42,26 +58,51 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
   const metrics = new Metrics();
   const observer = createPhaseObserver(metrics, logger);
   const emulator = config.kask.url === 'embedded' ? await startEmbeddedKask(config, logger) : null;
-  const kask = new KaskClient({ ...config.kask, url: emulator ? emulator.url : config.kask.url });
+  const kask = new KaskClient({
+    ...config.kask,
+    url: emulator ? emulator.url : config.kask.url,
+    onCall: createBackendTimer(metrics, 'kask', KASK_OPS),
+  });
 
   const background = new BackgroundTasks();
-  const redis = lazyRedis(config, logger);
-  const repairs: RepairSink = {
-    record(key, reason) {
-      metrics.repairs.inc({ outcome: 'queued' });
-      logger.error(
-        { 'event.action': 'repair', 'event.reason': reason, 'kmp.key': keyForLog(key) },
-        'key needs repair',
-      );
-    },
-  };
+  const redis = lazyRedis(config, logger, createBackendTimer(metrics, 'redis', REDIS_OPS));
+  // Phases are built from the live config, so a reload (SIGHUP) can change their settings.
+  const live: LiveConfig = { config };
+  // Phases and the repairer reach both backends through their circuit breakers; failed repairs queue in Redis.
+  const resilience = createResilience({
+    live,
+    kask,
+    redis: redis.open,
+    metrics,
+    logger,
+    observer,
+    background,
+  });
   const build = (name: PhaseName) =>
-    phaseBuilder(name, { config, kask, redis: redis.open, observer, repairs, background });
+    phaseBuilder(name, {
+      config: live.config,
+      kask: resilience.kask,
+      redis: resilience.redis,
+      observer,
+      repairs: resilience.repairs,
+      background,
+    });
   const phases = new PhaseSwitch(await build(config.phase), build, (name) => {
     metrics.setPhase(name);
+    resilience.phaseChanged(name);
     logger.info({ 'event.action': 'phase', 'kmp.phase': name }, `phase ${name} in force`);
   });
 
+  const release = () =>
+    resilience.close().then(() => Promise.allSettled([kask.close(), redis.close(), emulator?.close()]));
+  const operations = await startOperations({ live, phases, kask, redis, logger, background }).catch(
+    async (err: unknown) => {
+      await release();
+      throw err;
+    },
+  );
+  operations.providers.breakers = resilience.breakers.states;
+  operations.providers.repairQueue = () => resilience.repairer.status();
   const server: Server = createFrontServer({
     baseUri: config.baseUri,
     dataPath: createDataPathHandler({
@@ -69,8 +110,15 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       baseUri: config.baseUri,
       currentPhase: phases.current,
       metrics,
+      inFlight: operations.inFlight,
+      logger,
     }),
-    ops: createOpsApp({ baseUri: config.baseUri, openapi: config.front.openapi, metrics }),
+    ops: createOpsApp({
+      baseUri: config.baseUri,
+      openapi: config.front.openapi,
+      metrics,
+      readiness: operations.readiness,
+    }),
     requestTimeoutMs: config.front.requestTimeoutMs,
     keepAliveTimeoutMs: config.front.keepAliveTimeoutMs,
   });
@@ -78,7 +126,8 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     await listen(server, config.listen.host, config.listen.port);
   } catch (err) {
     // Leave nothing running behind a failed start (an embedded redis-server would outlive us).
-    await Promise.allSettled([kask.close(), redis.close(), emulator?.close()]);
+    await operations.close();
+    await release();
     throw err;
   }
   const port = (server.address() as AddressInfo).port;
@@ -97,9 +146,15 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     logger,
     emulator,
     background,
+    resilience,
+    control: operations.control,
+    providers: operations.providers,
+    adminUrl: operations.adminUrl,
+    reload: operations.reload,
     async close() {
-      await closeServer(server);
-      await background.drain(config.shutdown.drainTimeoutMs);
+      await operations.drain(server);
+      await operations.close();
+      await resilience.close();
       await kask.close();
       await redis.close();
       await emulator?.close();
@@ -126,7 +181,8 @@ async function startEmbeddedKask(config: Config, logger: Logger): Promise<Runnin
 function lazyRedis(
   config: Config,
   logger: Logger,
-): { open: () => Promise<RedisStore>; close: () => Promise<void> } {
+  onCall: RedisStoreOptions['onCall'],
+): { open: () => Promise<RedisStore>; opened: () => Promise<RedisStore> | null; close: () => Promise<void> } {
   let store: Promise<RedisStore> | null = null;
   let local: LocalRedis | null = null;
   const create = async (): Promise<RedisStore> => {
@@ -136,7 +192,7 @@ function lazyRedis(
       url = local.url;
       logger.info({ 'event.action': 'embedded-redis', 'url.full': url }, `embedded redis-server on ${url}`);
     }
-    const redis = new RedisStore({ ...config.redis, url });
+    const redis = new RedisStore({ ...config.redis, url, onCall });
     if (!(await redis.connect())) {
       logger.warn(
         { 'event.action': 'redis.connect' },
@@ -153,6 +209,7 @@ function lazyRedis(
       });
       return store;
     },
+    opened: () => store,
     close: async () => {
       if (store) await (await store).close();
       await local?.stop();

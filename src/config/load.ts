@@ -3,10 +3,12 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, parseListen, Reader } from './reader.js';
 import {
+  type BreakerSettings,
   type Config,
   DEFAULTS,
   type EnvelopeType,
   type LogLevel,
+  MEDIAWIKI_BUDGET_MS,
   normaliseBaseUri,
   PHASE_NAMES,
   type PhaseName,
@@ -23,6 +25,7 @@ const ENV_OVERRIDES: Record<string, string> = {
   KMP_KASK_URL: 'kask.url',
   KMP_REDIS_URL: 'redis.url',
   KMP_LOG_LEVEL: 'logging.level',
+  KMP_ADMIN_LISTEN: 'admin.listen',
   KMP_HMAC_KEY_FILE: 'values.hmac_key_file',
   KMP_ADMIN_TOKEN_FILE: 'admin.token_file',
 };
@@ -127,9 +130,56 @@ function buildConfig(raw: Record<string, unknown>, source: string | null, env: N
     },
     emulator: { defaultTtlSeconds: r.int('emulator.default_ttl', d.emulator.default_ttl, 0) },
     shutdown: { drainTimeoutMs: r.int('shutdown.drain_timeout_ms', d.shutdown.drain_timeout_ms, 0) },
+    breakers: {
+      kask: readBreaker(r, 'breakers.kask', d.breakers.kask),
+      redis: readBreaker(r, 'breakers.redis', d.breakers.redis),
+    },
+    repair: {
+      ratePerSecond: r.int('repair.rate_per_second', d.repair.rate_per_second, 1),
+      maxQueueKeys: r.int('repair.max_queue_keys', d.repair.max_queue_keys, 1),
+      bufferKeys: r.int('repair.buffer_keys', d.repair.buffer_keys, 1),
+      settleMs: r.int('repair.settle_ms', d.repair.settle_ms, 0),
+    },
   };
+  checkRequestBudget(r, config);
   r.finish();
   return deepFreeze(config);
+}
+
+function readBreaker(
+  r: Reader,
+  prefix: string,
+  d: Record<
+    'error_threshold_percentage' | 'volume_threshold' | 'rolling_window_ms' | 'reset_timeout_ms',
+    number
+  >,
+): BreakerSettings {
+  const percentage = r.int(`${prefix}.error_threshold_percentage`, d.error_threshold_percentage, 1);
+  r.check(
+    `${prefix}.error_threshold_percentage`,
+    percentage <= 100,
+    `must be at most 100, got ${percentage}`,
+  );
+  return {
+    errorThresholdPercentage: percentage,
+    volumeThreshold: r.int(`${prefix}.volume_threshold`, d.volume_threshold, 1),
+    // opossum splits the window into 10 buckets: below a second the statistics are too coarse to mean anything.
+    rollingWindowMs: r.int(`${prefix}.rolling_window_ms`, d.rolling_window_ms, 1000),
+    resetTimeoutMs: r.int(`${prefix}.reset_timeout_ms`, d.reset_timeout_ms, 100),
+  };
+}
+
+/**
+ * The slowest path of one request is a write: Redis SET, Kask POST, then the convergence re-read of Redis. It must
+ * fit inside MediaWiki's 3 s, or MediaWiki gives up on requests the sidecar is still working on.
+ */
+function checkRequestBudget(r: Reader, config: Config): void {
+  const worst = config.kask.requestTimeoutMs + 2 * config.redis.commandTimeoutMs;
+  r.check(
+    'kask.request_timeout_ms',
+    worst < MEDIAWIKI_BUDGET_MS,
+    `kask.request_timeout_ms + 2 × redis.command_timeout_ms must stay below MediaWiki's ${MEDIAWIKI_BUDGET_MS} ms, got ${worst} ms`,
+  );
 }
 
 /** Secrets come from a file (trailing newline trimmed) or an env var, never from the YAML itself. */

@@ -73,7 +73,40 @@ export interface Config {
   shutdown: {
     drainTimeoutMs: number;
   };
+  /** One opossum circuit breaker per backend (src/resilience/breakers.ts). */
+  breakers: {
+    kask: BreakerSettings;
+    redis: BreakerSettings;
+  };
+  /** The durable repair queue and its background repairer (src/resilience/). */
+  repair: {
+    /** Keys re-driven per second at most, across both directions. */
+    ratePerSecond: number;
+    /** Cap on keys held in Redis per direction; beyond it a key is counted lost and logged. */
+    maxQueueKeys: number;
+    /** Cap on keys held in memory while Redis cannot take them; beyond it a key is counted lost and logged. */
+    bufferKeys: number;
+    /**
+     * A key is repaired only once its last failure is this old: a Kask write that timed out on our side may still
+     * land later (Kask's own Cassandra timeout is 12 s), and a repair must come after it, not before.
+     */
+    settleMs: number;
+  };
 }
+
+/** When a backend's breaker opens (failure share over a rolling window) and how long it stays open. */
+export interface BreakerSettings {
+  /** Open when more than this percentage of calls in the window failed. */
+  errorThresholdPercentage: number;
+  /** Never open on fewer calls than this in the window. */
+  volumeThreshold: number;
+  rollingWindowMs: number;
+  /** Open for this long, then let one trial call through (half-open). */
+  resetTimeoutMs: number;
+}
+
+/** MediaWiki's RESTBagOStuff gives up after 3 s: the slowest path of one request must fit well inside it. */
+export const MEDIAWIKI_BUDGET_MS = 3000;
 
 export const DEFAULTS = {
   service_name: 'kask-migration-proxy',
@@ -119,6 +152,21 @@ export const DEFAULTS = {
   logging: { level: 'info' },
   emulator: { default_ttl: 86400 },
   shutdown: { drain_timeout_ms: 10000 },
+  breakers: {
+    kask: {
+      error_threshold_percentage: 50,
+      volume_threshold: 10,
+      rolling_window_ms: 10000,
+      reset_timeout_ms: 5000,
+    },
+    redis: {
+      error_threshold_percentage: 50,
+      volume_threshold: 10,
+      rolling_window_ms: 10000,
+      reset_timeout_ms: 2000,
+    },
+  },
+  repair: { rate_per_second: 50, max_queue_keys: 1000000, buffer_keys: 10000, settle_ms: 15000 },
 } as const;
 
 /** Kask's own normalisation (config.go): add a trailing `/`, then a leading one. */

@@ -1,6 +1,7 @@
 // The key-value routes under the base URI: Kask's checks in Kask's order, then the current phase does the work.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../ops/logging.js';
 import type { Metrics } from '../ops/metrics.js';
 import { methodLabel } from '../ops/metrics.js';
 import type { Phase, RequestMeta } from '../phases/phase.js';
@@ -19,6 +20,8 @@ export interface DataPathOptions {
   metrics: Metrics | null;
   /** Counts requests still being answered, for graceful drain. */
   inFlight?: { enter(): void; leave(): void };
+  /** At debug level, one line per request (request id, method, path, status, duration; never the value). */
+  logger?: Logger;
 }
 
 const OCTET_STREAM = 'application/octet-stream';
@@ -30,21 +33,25 @@ export type DataPathHandler = (req: IncomingMessage, res: ServerResponse, target
 export function createDataPathHandler(opts: DataPathOptions): DataPathHandler {
   const base = Buffer.from(opts.baseUri, 'latin1');
   const metrics = opts.metrics;
+  const logger = opts.logger;
 
   return function handleDataPath(req, res, target) {
     const started = performance.now();
     const phase = opts.currentPhase();
-    if (metrics) {
+    const meta = requestMeta(req);
+    if (metrics || logger) {
       res.once('finish', () => {
         const code = String(res.statusCode);
         const method = methodLabel(req.method ?? '');
-        metrics.requests.inc({ code, method, phase: phase.name });
-        metrics.requestDuration.observe({ code, method }, (performance.now() - started) / 1000);
+        const seconds = (performance.now() - started) / 1000;
+        metrics?.requests.inc({ code, method, phase: phase.name });
+        metrics?.requestDuration.observe({ code, method }, seconds);
+        if (logger?.isLevelEnabled('debug')) logRequest(logger, req, res, target, meta, phase, seconds);
       });
     }
     opts.inFlight?.enter();
     res.once('close', () => opts.inFlight?.leave());
-    dispatch(req, res, target, phase).catch(() => {
+    dispatch(req, res, target, phase, meta).catch(() => {
       // Outcomes are values; reaching here is a bug. Answer like Kask would for a storage error, never crash.
       if (!res.headersSent) serverError(res, target.path);
       else res.destroy();
@@ -56,6 +63,7 @@ export function createDataPathHandler(opts: DataPathOptions): DataPathHandler {
     res: ServerResponse,
     target: RequestTarget,
     phase: Phase,
+    meta: RequestMeta,
   ): Promise<void> {
     const parsed = parseKey(target, base);
     if (parsed.kind === 'bad-request') return badRequest(res, target.path);
@@ -64,7 +72,7 @@ export function createDataPathHandler(opts: DataPathOptions): DataPathHandler {
     const method = req.method;
     if (method === 'GET') {
       if (key.length > opts.maxKeyBytes) return badRequest(res, target.path);
-      const outcome = await phase.get(key, requestMeta(req));
+      const outcome = await phase.get(key, meta);
       if (outcome.kind === 'hit') return writeValue(res, outcome.value);
       return outcome.kind === 'miss' ? notFound(res, target.path) : serverError(res, target.path);
     }
@@ -75,17 +83,41 @@ export function createDataPathHandler(opts: DataPathOptions): DataPathHandler {
       // Oversize: answer without reading the rest, then close so the unread body cannot be taken for a request.
       if (body.kind === 'too-large') return badRequest(res, target.path, true);
       if (body.bytes.length === 0) return badRequest(res, target.path);
-      const outcome = await phase.set(key, body.bytes, requestMeta(req));
+      const outcome = await phase.set(key, body.bytes, meta);
       return outcome.kind === 'ok' ? writeCreated(res) : serverError(res, target.path);
     }
     if (method === 'DELETE') {
       if (key.length > opts.maxKeyBytes) return badRequest(res, target.path);
-      const outcome = await phase.delete(key, requestMeta(req));
+      const outcome = await phase.delete(key, meta);
       return outcome.kind === 'ok' ? writeNoContent(res) : serverError(res, target.path);
     }
     // PUT and every other method: Kask answers 400, never 405.
     return badRequest(res, target.path);
   }
+}
+
+/** The debug access line: keys may appear (in the path), values never. */
+function logRequest(
+  logger: Logger,
+  req: IncomingMessage,
+  res: ServerResponse,
+  target: RequestTarget,
+  meta: RequestMeta,
+  phase: Phase,
+  seconds: number,
+): void {
+  logger.debug(
+    {
+      'event.action': 'request',
+      'trace.id': meta.requestId,
+      'http.request.method': req.method,
+      'url.path': target.path.subarray(0, 512).toString('latin1'),
+      'http.response.status_code': res.statusCode,
+      'event.duration': Math.round(seconds * 1e9),
+      'kmp.phase': phase.name,
+    },
+    'request',
+  );
 }
 
 function requestMeta(req: IncomingMessage): RequestMeta {

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import type { DataPathHandler } from './data-path.js';
+import { inConnectionOrder } from './in-order.js';
 import { parseKey } from './key.js';
 import { problemBody } from './problem.js';
 import { parseTarget } from './target.js';
@@ -28,6 +29,9 @@ export function createFrontServer(opts: FrontServerOptions): Server {
       maxHeaderSize: MAX_HEADER_BYTES,
       requestTimeout: opts.requestTimeoutMs,
       headersTimeout: Math.min(opts.requestTimeoutMs, 60_000),
+      // Node enforces both timeouts only when it sweeps connections (every 30 s by default): sweep often enough that
+      // a slow client is cut off close to request_timeout_ms, not up to 30 s later.
+      connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(opts.requestTimeoutMs / 4))),
       keepAliveTimeout: opts.keepAliveTimeoutMs,
       joinDuplicateHeaders: true,
     },
@@ -35,7 +39,7 @@ export function createFrontServer(opts: FrontServerOptions): Server {
       const target = parseTarget(req.url ?? '/');
       if (target === null) return goPlainError(req.socket, '400 Bad Request');
       if (target.path.length >= base.length && base.equals(target.path.subarray(0, base.length))) {
-        return opts.dataPath(req, res, target);
+        return inConnectionOrder(req, res, () => opts.dataPath(req, res, target));
       }
       void ops(req, res);
     },

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { errors, Pool } from 'undici';
 import { percentEncode } from '../front/target.js';
+import { DeadlineSignals } from './deadline.js';
 
 export type KaskRead = { kind: 'hit'; value: Buffer } | { kind: 'miss' };
 
@@ -27,7 +28,11 @@ export interface KaskClientOptions {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   caFile: string | null;
+  /** Told the outcome and start time (performance.now()) of every call: feeds the backend latency histogram. */
+  onCall?: (op: KaskOp, outcome: 'ok' | 'error' | 'timeout', startedMs: number) => void;
 }
+
+export type KaskOp = 'get' | 'set' | 'delete';
 
 const POST_HEADERS = { 'content-type': 'application/octet-stream' };
 
@@ -35,11 +40,16 @@ export class KaskClient {
   readonly #pool: Pool;
   readonly #basePath: string;
   readonly #timeouts: { headersTimeout: number; bodyTimeout: number };
+  /** The whole call (queueing for a connection, connecting, headers, body) must end within the deadline. */
+  readonly #deadlines: DeadlineSignals;
+  readonly #onCall: NonNullable<KaskClientOptions['onCall']>;
 
   constructor(opts: KaskClientOptions) {
+    this.#onCall = opts.onCall ?? (() => {});
     const url = new URL(opts.url);
     this.#basePath = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
     this.#timeouts = { headersTimeout: opts.requestTimeoutMs, bodyTimeout: opts.requestTimeoutMs };
+    this.#deadlines = new DeadlineSignals(opts.requestTimeoutMs);
     this.#pool = new Pool(url.origin, {
       connections: opts.connections,
       connectTimeout: opts.connectTimeoutMs,
@@ -54,6 +64,41 @@ export class KaskClient {
   }
 
   async get(key: Buffer, forward: Record<string, string> = {}): Promise<KaskRead> {
+    const started = performance.now();
+    try {
+      const read = await this.#get(key, forward);
+      this.#onCall('get', 'ok', started);
+      return read;
+    } catch (err) {
+      this.#onCall('get', callOutcome(err), started);
+      throw err;
+    }
+  }
+
+  async set(key: Buffer, value: Buffer, forward: Record<string, string> = {}): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.#set(key, value, forward);
+      this.#onCall('set', 'ok', started);
+    } catch (err) {
+      this.#onCall('set', callOutcome(err), started);
+      throw err;
+    }
+  }
+
+  /** Kask's DELETE is idempotent (204 whether or not the key existed); a 404 from a front means the same. */
+  async delete(key: Buffer, forward: Record<string, string> = {}): Promise<void> {
+    const started = performance.now();
+    try {
+      await this.#delete(key, forward);
+      this.#onCall('delete', 'ok', started);
+    } catch (err) {
+      this.#onCall('delete', callOutcome(err), started);
+      throw err;
+    }
+  }
+
+  async #get(key: Buffer, forward: Record<string, string>): Promise<KaskRead> {
     const res = await this.#call('GET', key, forward);
     if (res.statusCode === 200) return { kind: 'hit', value: Buffer.from(await res.body.arrayBuffer()) };
     await res.body.dump();
@@ -61,15 +106,14 @@ export class KaskClient {
     throw new BackendError('KASK_STATUS', `Kask answered GET with ${res.statusCode}`, res.statusCode);
   }
 
-  async set(key: Buffer, value: Buffer, forward: Record<string, string> = {}): Promise<void> {
+  async #set(key: Buffer, value: Buffer, forward: Record<string, string>): Promise<void> {
     const res = await this.#call('POST', key, { ...forward, ...POST_HEADERS }, value);
     await res.body.dump();
     if (res.statusCode === 201 || res.statusCode === 200 || res.statusCode === 204) return;
     throw new BackendError('KASK_STATUS', `Kask answered POST with ${res.statusCode}`, res.statusCode);
   }
 
-  /** Kask's DELETE is idempotent (204 whether or not the key existed); a 404 from a front means the same. */
-  async delete(key: Buffer, forward: Record<string, string> = {}): Promise<void> {
+  async #delete(key: Buffer, forward: Record<string, string>): Promise<void> {
     const res = await this.#call('DELETE', key, forward);
     await res.body.dump();
     if (res.statusCode === 204 || res.statusCode === 200 || res.statusCode === 404) return;
@@ -83,7 +127,16 @@ export class KaskClient {
     body?: Buffer,
   ) {
     try {
-      return await this.#pool.request({ method, path: this.#path(key), headers, body, ...this.#timeouts });
+      // The deadline also drops a request still queued for a connection: abandoned, it must never be sent late.
+      const signal = this.#deadlines.current();
+      return await this.#pool.request({
+        method,
+        path: this.#path(key),
+        headers,
+        body,
+        signal,
+        ...this.#timeouts,
+      });
     } catch (err) {
       throw toBackendError(method, err);
     }
@@ -94,11 +147,16 @@ export class KaskClient {
   }
 }
 
+function callOutcome(err: unknown): 'error' | 'timeout' {
+  return err instanceof BackendError && err.code === 'KASK_TIMEOUT' ? 'timeout' : 'error';
+}
+
 function toBackendError(method: string, err: unknown): BackendError {
   if (
     err instanceof errors.HeadersTimeoutError ||
     err instanceof errors.BodyTimeoutError ||
-    err instanceof errors.ConnectTimeoutError
+    err instanceof errors.ConnectTimeoutError ||
+    (err instanceof Error && err.name === 'TimeoutError') // the AbortSignal deadline
   ) {
     return new BackendError('KASK_TIMEOUT', `Kask ${method} timed out`, undefined, { cause: err });
   }

@@ -71,7 +71,7 @@ export class Metrics {
   });
   readonly repairs = new Counter({
     name: 'kmp_repairs_total',
-    help: 'Repair-queue events by outcome: queued, repaired, retried, lost (could not be recorded).',
+    help: 'Repair-queue events by outcome: queued, repaired (Kask re-driven), healed (Redis caught up), retried, lost (could not be queued).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });

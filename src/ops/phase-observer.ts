@@ -1,6 +1,7 @@
 // Turns what the phases report into metrics and log lines (keys may be logged, values never).
 import type { Logger } from 'pino';
 import type { PhaseObserver } from '../phases/observer.js';
+import { LogRateLimit } from './log-rate-limit.js';
 import { errorFields } from './logging.js';
 import type { Metrics } from './metrics.js';
 
@@ -10,16 +11,25 @@ export function keyForLog(key: Buffer): string {
   return key.length > 256 ? `${text}…` : text;
 }
 
+function isBreakerRefusal(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'KASK_OPEN' || code === 'REDIS_OPEN';
+}
+
+/** Shadow mismatches can come by the thousand (all counted); only this many keys per minute reach the log. */
+const SHADOW_LOG_LINES_PER_MINUTE = 10;
+
 export function createPhaseObserver(metrics: Metrics, logger: Logger): PhaseObserver {
+  const shadowLog = new LogRateLimit(SHADOW_LOG_LINES_PER_MINUTE, 60_000);
   return {
     read(source) {
       metrics.reads.inc({ source });
     },
     backendFailure(backend, op, err, meta) {
-      logger.warn(
-        { 'event.action': `${backend}.${op}`, 'trace.id': meta?.requestId, ...errorFields(err) },
-        `${backend} ${op} failed`,
-      );
+      const fields = { 'event.action': `${backend}.${op}`, 'trace.id': meta?.requestId, ...errorFields(err) };
+      // An open breaker refuses every call: its opening was logged once; one line per refused call would flood.
+      if (isBreakerRefusal(err)) logger.debug(fields, `${backend} ${op} refused: circuit breaker open`);
+      else logger.warn(fields, `${backend} ${op} failed`);
     },
     backfill(outcome) {
       metrics.backfills.inc({ outcome });
@@ -52,10 +62,20 @@ export function createPhaseObserver(metrics: Metrics, logger: Logger): PhaseObse
         logger.error(fields, 'Kask could not be converged to Redis within the bound');
       else logger.info(fields, 'a concurrent writer changed Redis; Kask re-aligned');
     },
-    shadow(result, key) {
+    shadow(result, key, meta) {
       metrics.shadow.inc({ result });
-      if (result === 'mismatch')
-        logger.info({ 'event.action': 'shadow', 'kmp.key': keyForLog(key) }, 'shadow read mismatch');
+      if (result !== 'mismatch') return;
+      const suppressed = shadowLog.take();
+      if (suppressed === null) return;
+      logger.info(
+        {
+          'event.action': 'shadow',
+          'kmp.key': keyForLog(key),
+          'trace.id': meta?.requestId,
+          'kmp.suppressed': suppressed,
+        },
+        'shadow read mismatch (Kask differs from Redis)',
+      );
     },
   };
 }

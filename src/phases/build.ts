@@ -1,8 +1,6 @@
 // Builds the strategy for a phase name, opening only the connections that phase needs (kask-only: no Redis).
 import type { Config, PhaseName } from '../config/schema.js';
-import type { KaskClient } from '../kask/client.js';
-import type { RedisStore } from '../redis/store.js';
-import type { BackgroundWork, DualStores, RepairSink } from './dual-stores.js';
+import type { BackgroundWork, DualStores, KaskApi, RedisApi, RepairSink } from './dual-stores.js';
 import { DualWritePhase } from './dual-write.js';
 import { KaskOnlyPhase } from './kask-only.js';
 import { MigrationPhase } from './migration.js';
@@ -11,9 +9,9 @@ import type { Phase } from './phase.js';
 
 export interface PhaseDeps {
   config: Config;
-  kask: KaskClient;
+  kask: KaskApi;
   /** Opens Redis on first use; never called in kask-only. */
-  redis: () => Promise<RedisStore>;
+  redis: () => Promise<RedisApi>;
   observer: PhaseObserver;
   repairs: RepairSink;
   background: BackgroundWork;

@@ -26,6 +26,8 @@ export async function dualSet(
     stores.kask.set(key, envelope, meta.forward),
   );
   if (outcome.kind === 'ok' && redisOk) await convergeOnRequest(stores, key, converted.bytes, meta);
+  // Kask acknowledged a write Redis missed: Redis is behind, and must catch up before anything re-drives Kask from it.
+  else if (outcome.kind === 'ok') stores.repairs.record(key, 'redis_write_failed');
   return outcome;
 }
 
@@ -35,6 +37,7 @@ export async function dualDelete(stores: DualStores, key: Buffer, meta: RequestM
     stores.kask.delete(key, meta.forward),
   );
   if (outcome.kind === 'ok' && redisOk) await convergeOnRequest(stores, key, null, meta);
+  else if (outcome.kind === 'ok') stores.repairs.record(key, 'redis_delete_failed');
   return outcome;
 }
 

@@ -32,6 +32,8 @@ export class DualWritePhase implements Phase {
       observer.backendFailure('redis', 'get', err, meta);
       return this.#kaskFailover(key, meta);
     }
+    // Redis missed a write or delete Kask acknowledged: until it has caught up, Kask holds the answer.
+    if (await this.stores.repairs.redisBehind?.(key)) return this.#kaskFailover(key, meta);
     let answer: ReadOutcome = MISS;
     if (stored !== null) {
       const converted = redisToEnvelope(stored, values);
@@ -70,14 +72,16 @@ export class DualWritePhase implements Phase {
     this.stores.background.run(async () => {
       try {
         const read = await kask.get(key, meta.forward);
-        if (read.kind === 'miss') observer.shadow(answer.kind === 'hit' ? 'kask_missing' : 'match', key);
+        if (read.kind === 'miss')
+          observer.shadow(answer.kind === 'hit' ? 'kask_missing' : 'match', key, meta);
         else
           observer.shadow(
             answer.kind === 'hit' && answer.value.equals(read.value) ? 'match' : 'mismatch',
             key,
+            meta,
           );
       } catch {
-        observer.shadow('error', key);
+        observer.shadow('error', key, meta);
       }
     });
   }

@@ -1,5 +1,5 @@
 // Phase `kask-only`: every request goes to Kask; Redis is neither read nor written (nor even connected to).
-import type { KaskClient } from '../kask/client.js';
+import type { KaskApi } from './dual-stores.js';
 import type { PhaseObserver } from './observer.js';
 import {
   HIT,
@@ -17,7 +17,7 @@ export class KaskOnlyPhase implements Phase {
   readonly name = 'kask-only' as const;
 
   constructor(
-    readonly kask: KaskClient,
+    readonly kask: KaskApi,
     readonly observe: PhaseObserver,
   ) {}
 

@@ -62,6 +62,12 @@ export class MigrationPhase implements Phase {
       observer.read(missSource);
       return MISS;
     }
+    // Kask acknowledged a write or delete Redis missed: Redis's copy is stale until caught up, so never serve it
+    // (a deleted key would come back, and a backfill would make that permanent).
+    if (await this.stores.repairs.redisBehind?.(key)) {
+      observer.read(missSource);
+      return MISS;
+    }
     const converted = redisToEnvelope(stored, values);
     if (!converted.ok) {
       if (converted.reason !== 'FALSE_VALUE')

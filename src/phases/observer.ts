@@ -23,7 +23,8 @@ export interface PhaseObserver {
   ): void;
   /** Kask had to be re-aligned with Redis after a mutation (another writer raced us), or could not be. */
   convergence(outcome: 'repaired' | 'gave_up', key: Buffer, meta?: RequestMeta): void;
-  shadow(result: ShadowResult, key: Buffer): void;
+  /** A dual-write shadow read compared Kask with Redis's answer (off the request path, for request `meta`). */
+  shadow(result: ShadowResult, key: Buffer, meta?: RequestMeta): void;
 }
 
 /** An observer that records nothing: for unit tests and the bulk tools' dry runs. */

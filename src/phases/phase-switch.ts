@@ -25,9 +25,12 @@ export class PhaseSwitch {
     return this.#current.name as PhaseName;
   }
 
-  /** Builds the new phase first (opening connections it needs), then swaps; a failed build leaves the old phase. */
-  async switchTo(name: PhaseName): Promise<void> {
-    if (name === this.#current.name) return;
+  /**
+   * Builds the new phase first (opening connections it needs), then swaps; a failed build leaves the old phase.
+   * `rebuild` builds even when the name is unchanged (its settings were reloaded).
+   */
+  async switchTo(name: PhaseName, opts: { rebuild?: boolean } = {}): Promise<void> {
+    if (name === this.#current.name && !opts.rebuild) return;
     const next = await this.#build(name);
     this.#current = next;
     this.#onChange(name);

@@ -11,7 +11,7 @@ export interface LocalRedis {
   url: string;
   /** SIGKILL: the abrupt loss a fault test wants. */
   kill(): Promise<void>;
-  /** Starts again on the same port (data is gone: nothing is persisted). */
+  /** Starts again on the same port (data is gone unless started with `persist`). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -27,21 +27,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startLocalRedis(binary = 'redis-server'): Promise<LocalRedis> {
+export interface LocalRedisOptions {
+  /**
+   * Keep data across kill/restart (append-only file, fsync on every write), as a production Redis with AOF does:
+   * what fault tests need to kill Redis without turning the kill into a data wipe.
+   */
+  persist?: boolean;
+}
+
+export async function startLocalRedis(
+  binary = 'redis-server',
+  opts: LocalRedisOptions = {},
+): Promise<LocalRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'kmp-redis-'));
-  const args = [
-    '--port',
-    String(port),
-    '--bind',
-    '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
-    '--dir',
-    dir,
-  ];
+  const durability = opts.persist
+    ? ['--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...durability, '--dir', dir];
   let child: ChildProcess | null = null;
 
   const launch = async (): Promise<void> => {

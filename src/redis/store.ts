@@ -8,9 +8,15 @@ export interface RedisStoreOptions {
   keyPrefix: string;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /** Told the outcome and start time (performance.now()) of every command: feeds the backend latency histogram. */
+  onCall?: (op: RedisOp, outcome: 'ok' | 'error' | 'timeout', startedMs: number) => void;
 }
 
-export type RedisErrorCode = 'REDIS_UNAVAILABLE' | 'REDIS_TIMEOUT' | 'REDIS_REPLY';
+export type RedisOp = 'get' | 'set' | 'delete' | 'ping';
+const COMMAND_OPS: Record<string, RedisOp> = { GET: 'get', SET: 'set', DEL: 'delete', PING: 'ping' };
+
+/** `REDIS_OPEN`: the circuit breaker refused the call (src/resilience/breakers.ts). */
+export type RedisErrorCode = 'REDIS_UNAVAILABLE' | 'REDIS_TIMEOUT' | 'REDIS_REPLY' | 'REDIS_OPEN';
 
 /** A Redis call that failed; branch on `code`. */
 export class RedisError extends Error {
@@ -27,8 +33,10 @@ export class RedisError extends Error {
 export class RedisStore {
   readonly client: Redis | Cluster;
   readonly #prefix: Buffer;
+  readonly #onCall: NonNullable<RedisStoreOptions['onCall']>;
 
   constructor(opts: RedisStoreOptions) {
+    this.#onCall = opts.onCall ?? (() => {});
     this.#prefix = Buffer.from(opts.keyPrefix, 'utf8');
     const common: RedisOptions = {
       connectTimeout: opts.connectTimeoutMs,
@@ -107,11 +115,16 @@ export class RedisStore {
     this.client.disconnect();
   }
 
-  async #run<T>(command: string, call: () => Promise<T>): Promise<T> {
+  async #run<T>(command: 'GET' | 'SET' | 'DEL' | 'PING', call: () => Promise<T>): Promise<T> {
+    const started = performance.now();
     try {
-      return await call();
+      const result = await call();
+      this.#onCall(COMMAND_OPS[command]!, 'ok', started);
+      return result;
     } catch (err) {
-      throw toRedisError(command, err);
+      const failure = toRedisError(command, err);
+      this.#onCall(COMMAND_OPS[command]!, failure.code === 'REDIS_TIMEOUT' ? 'timeout' : 'error', started);
+      throw failure;
     }
   }
 }

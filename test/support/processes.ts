@@ -30,7 +30,8 @@ export async function spawnProcess(
   timeoutMs = 15_000,
 ): Promise<Spawned> {
   const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
+    // Every sidecar's admin API on a free port, so suites running side by side never fight over 8091.
+    env: { ...process.env, KMP_ADMIN_LISTEN: '127.0.0.1:0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -48,6 +49,8 @@ export async function spawnProcess(
           const found = (rec['url.full'] ?? rec.url) as string | undefined;
           if (found && (rec['event.action'] === 'start' || rec.message === 'kask emulator listening')) {
             clearTimeout(timer);
+            // From here on the listener below collects the output (keeping this one would double every line).
+            child.stdout!.off('data', onData);
             resolve(found);
             return;
           }

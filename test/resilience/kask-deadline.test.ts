@@ -1,0 +1,73 @@
+// Kask calls have one deadline for everything (queueing for a pooled connection included): a call ends by it, and
+// a call abandoned while still queued is dropped, never sent to Kask later (a late write could undo a repair).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KaskClient } from '../../src/kask/client.js';
+import { DeadlineSignals } from '../../src/kask/deadline.js';
+import { sleep } from './support/wait.js';
+
+const DEADLINE_MS = 300;
+const SLOT_MS = 25;
+
+/** A Kask that accepts every request and never answers; it notes when each one arrived. */
+let arrivals: Array<{ key: string; at: number }> = [];
+let server: Server;
+beforeAll(async () => {
+  server = createServer((req) => arrivals.push({ key: req.url!.split('/').pop()!, at: performance.now() }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+describe('Kask call deadline', () => {
+  it('never aborts before the deadline, and at most one slot after it', async () => {
+    const deadlines = new DeadlineSignals(100);
+    const started = performance.now();
+    const signal = deadlines.current();
+    await new Promise((resolve) => signal.addEventListener('abort', resolve));
+    const took = performance.now() - started;
+    expect(took).toBeGreaterThanOrEqual(99);
+    expect(took).toBeLessThan(100 + SLOT_MS + 50);
+    expect((signal.reason as Error).name).toBe('TimeoutError');
+  });
+
+  it('ends hung and queued calls with KASK_TIMEOUT by the deadline, and never sends one late', async () => {
+    arrivals = [];
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/`;
+    const client = new KaskClient({
+      url,
+      connections: 1,
+      connectTimeoutMs: 200,
+      requestTimeoutMs: DEADLINE_MS,
+      caFile: null,
+    });
+    const starts = new Map<string, number>();
+    const calls: Promise<{ code: unknown; ms: number }>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const key = `k${i}`;
+      starts.set(key, performance.now());
+      calls.push(
+        client.get(Buffer.from(key)).then(
+          () => ({ code: 'answered', ms: 0 }),
+          (err: { code?: unknown }) => ({ code: err.code, ms: performance.now() - starts.get(key)! }),
+        ),
+      );
+      // One connection: calls queue behind the hung one. Half start at once (one shared deadline), half staggered.
+      if (i >= 3) await sleep(40);
+    }
+    const results = await Promise.all(calls);
+    for (const r of results) {
+      expect(r.code).toBe('KASK_TIMEOUT');
+      expect(r.ms).toBeLessThan(DEADLINE_MS + SLOT_MS + 100);
+    }
+    await sleep(DEADLINE_MS);
+    for (const a of arrivals) expect(a.at - starts.get(a.key)!).toBeLessThan(DEADLINE_MS + SLOT_MS);
+    // k1 and k2 waited in the queue behind k0 with the same deadline: they end with it, and are never sent.
+    expect(arrivals.map((a) => a.key)).not.toContain('k1');
+    expect(arrivals.map((a) => a.key)).not.toContain('k2');
+    await client.close();
+  });
+});

@@ -1,0 +1,148 @@
+// The durable repair queue against a real redis-server: deduplication, first-failure scores, generation-guarded
+// removal, the bounded in-memory buffer while Redis is away, and "lost" (counted and logged) when nothing can hold a key.
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/ops/logging.js';
+import { Metrics } from '../../src/ops/metrics.js';
+import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
+import { RedisStore } from '../../src/redis/store.js';
+import { createBreakers } from '../../src/resilience/breakers.js';
+import { GuardedRedis } from '../../src/resilience/guarded-backends.js';
+import { REPAIR_KEYS, RepairQueue } from '../../src/resilience/repair-queue.js';
+import { waitFor } from './support/wait.js';
+
+let server: LocalRedis;
+let admin: Redis;
+
+beforeAll(async () => {
+  server = await startLocalRedis();
+  admin = new Redis(server.url);
+});
+afterAll(async () => {
+  admin?.disconnect();
+  await server?.stop();
+});
+
+async function setup(limits: { maxQueueKeys?: number; bufferKeys?: number } = {}) {
+  const config = loadConfig(null, { 'breakers.redis.volume_threshold': '1000' }, {});
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = createLogger('test', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const metrics = new Metrics({ processMetrics: false });
+  const breakers = createBreakers(config, metrics, logger);
+  const store = new RedisStore({
+    ...config.redis,
+    url: server.url,
+    connectTimeoutMs: 200,
+    commandTimeoutMs: 200,
+  });
+  await store.connect();
+  const redis = new GuardedRedis(store, breakers.redis);
+  const queue = new RepairQueue({
+    redis: async () => redis,
+    maxQueueKeys: limits.maxQueueKeys ?? 1000,
+    bufferKeys: limits.bufferKeys ?? 1000,
+    metrics,
+    logger,
+  });
+  const outcome = async (name: string) =>
+    (await metrics.repairs.get()).values.find((v) => v.labels.outcome === name)?.value ?? 0;
+  const done = async () => {
+    await queue.close();
+    breakers.shutdown();
+    await store.close();
+  };
+  return { queue, lines, outcome, done, store };
+}
+
+describe('repair queue', () => {
+  it('keeps one entry per key with its first-failure time, binary-safe, under the documented keys', async () => {
+    await admin.flushall();
+    const { queue, outcome, done } = await setup();
+    const key = Buffer.from([0x67, 0x00, 0xff, 0x3a]);
+    const before = Date.now();
+    queue.record(key, 'kask_write_failed');
+    await queue.flush();
+    const score = Number(await admin.zscore(REPAIR_KEYS.kask.queue, key));
+    expect(score).toBeGreaterThanOrEqual(before);
+    queue.record(key, 'backfill_failed');
+    queue.record(Buffer.from('other'), 'not_converged');
+    await queue.flush();
+    expect(await admin.zcard(REPAIR_KEYS.kask.queue)).toBe(2);
+    expect(Number(await admin.zscore(REPAIR_KEYS.kask.queue, key))).toBe(score);
+    expect(await queue.depth()).toEqual({ kask: 2, redis: 0 });
+    const [oldest] = await queue.oldest('kask', 1);
+    expect(oldest!.key.equals(key)).toBe(true);
+    expect(await outcome('queued')).toBe(3);
+    await done();
+  });
+
+  it('files writes Redis missed under the redis direction', async () => {
+    await admin.flushall();
+    const { queue, done } = await setup();
+    queue.record(Buffer.from('a'), 'redis_write_failed');
+    queue.record(Buffer.from('b'), 'redis_delete_failed');
+    await queue.flush();
+    expect(await queue.depth()).toEqual({ kask: 0, redis: 2 });
+    expect(await queue.present('redis', [Buffer.from('a'), Buffer.from('x')])).toEqual([true, false]);
+    await done();
+  });
+
+  it('removes a repaired key only if nothing recorded it again during the repair', async () => {
+    await admin.flushall();
+    const { queue, done } = await setup();
+    queue.record(Buffer.from('k'), 'kask_write_failed');
+    await queue.flush();
+    const [entry] = await queue.oldest('kask', 10);
+    queue.record(Buffer.from('k'), 'kask_write_failed'); // a new failure while "repairing"
+    await queue.flush();
+    expect(await queue.complete('kask', entry!)).toBe(false);
+    expect(await queue.depth()).toEqual({ kask: 1, redis: 0 });
+    const [again] = await queue.oldest('kask', 10);
+    expect(await queue.complete('kask', again!)).toBe(true);
+    expect(await queue.depth()).toEqual({ kask: 0, redis: 0 });
+    expect(await admin.hlen(REPAIR_KEYS.kask.generations)).toBe(0);
+    await done();
+  });
+
+  it('holds keys in memory while Redis is down and stores them once it is back', async () => {
+    await admin.flushall();
+    const { queue, outcome, done } = await setup();
+    await server.kill();
+    queue.record(Buffer.from('during-outage'), 'kask_delete_failed');
+    await queue.flush();
+    expect(queue.buffered).toBe(1);
+    await server.restart();
+    await waitFor(async () => queue.buffered === 0, 8_000, 'the buffer to flush');
+    expect(await admin.zcard(REPAIR_KEYS.kask.queue)).toBe(1);
+    expect(await outcome('lost')).toBe(0);
+    await done();
+  });
+
+  it('counts a key lost, and logs it at error level, when neither the buffer nor the queue can hold it', async () => {
+    await admin.flushall();
+    const { queue, outcome, lines, done } = await setup({ maxQueueKeys: 1, bufferKeys: 1 });
+    queue.record(Buffer.from('first'), 'kask_write_failed');
+    queue.record(Buffer.from('second'), 'kask_write_failed'); // buffer (1) still holds "first"
+    await queue.flush();
+    queue.record(Buffer.from('third'), 'kask_write_failed'); // queue (1) already holds "first"
+    await queue.flush();
+    expect(await outcome('lost')).toBe(2);
+    const lost = lines.filter((l) => l['event.action'] === 'repair.record');
+    expect(lost.map((l) => [l['log.level'], l['kmp.key']])).toEqual([
+      ['error', 'second'],
+      ['error', 'third'],
+    ]);
+    await done();
+  });
+
+  it('at shutdown, counts as lost what Redis still cannot take', async () => {
+    await admin.flushall();
+    const { queue, outcome, lines, done, store } = await setup();
+    store.client.disconnect();
+    queue.record(Buffer.from('stranded'), 'not_converged');
+    await done();
+    expect(await outcome('lost')).toBe(1);
+    expect(lines.some((l) => l['kmp.key'] === 'stranded' && l['log.level'] === 'error')).toBe(true);
+  });
+});
