@@ -271,7 +271,7 @@ export class RepairQueue implements RepairSink {
         'kmp.repair.direction': direction,
         'error.message': why,
       },
-      'key needs repair but could not be queued: repair it by hand (verify --repair)',
+      'key needs repair but could not be queued: repair it by hand',
     );
   }
 }
