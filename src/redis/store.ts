@@ -129,7 +129,8 @@ export class RedisStore {
   }
 }
 
-function toRedisError(command: string, err: unknown): RedisError {
+/** ioredis reports a command timeout only in its message ("Command timed out"): the one place we match on text. */
+export function toRedisError(command: string, err: unknown): RedisError {
   const message = err instanceof Error ? err.message : String(err);
   if (/timed out/i.test(message))
     return new RedisError('REDIS_TIMEOUT', `Redis ${command} timed out`, { cause: err });

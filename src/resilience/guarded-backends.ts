@@ -3,7 +3,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BackendError, type KaskRead } from '../kask/client.js';
 import type { KaskApi, RedisApi } from '../phases/dual-stores.js';
-import { RedisError, type RedisStore } from '../redis/store.js';
+import { RedisError, type RedisStore, toRedisError } from '../redis/store.js';
 import type { Breaker } from './breaker.js';
 
 export class GuardedKask implements KaskApi {
@@ -84,11 +84,5 @@ export function asKaskError(method: string, err: unknown): BackendError {
 }
 
 export function asRedisError(command: string, err: unknown): RedisError {
-  if (err instanceof RedisError) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  if (/timed out/i.test(message))
-    return new RedisError('REDIS_TIMEOUT', `Redis ${command} timed out`, { cause: err });
-  if (err instanceof Error && err.name === 'ReplyError')
-    return new RedisError('REDIS_REPLY', `Redis ${command}: ${message}`, { cause: err });
-  return new RedisError('REDIS_UNAVAILABLE', `Redis ${command} failed: ${message}`, { cause: err });
+  return err instanceof RedisError ? err : toRedisError(command, err);
 }

@@ -1,8 +1,8 @@
 // Writes, deletes and reads in the dual phases and kask-only, against a real redis-server and the Kask emulator.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackends } from '../support/backends.js';
-import { type Spawned, spawnCli } from '../support/processes.js';
+import { spawnSidecar, useBackends } from '../support/backends.js';
+import type { Spawned } from '../support/processes.js';
 
 const backends = useBackends();
 
@@ -10,22 +10,7 @@ let seq = 0;
 const newKey = () => `global:echo:seen:message:time:${process.pid}${Date.now()}${++seq}`;
 
 function startProxy(phase: string): Promise<Spawned> {
-  return spawnCli(
-    [
-      'serve',
-      '--listen',
-      '127.0.0.1:0',
-      '--phase',
-      phase,
-      '--kask-url',
-      backends.kask.url,
-      '--redis-url',
-      backends.redisServer.url,
-    ],
-    {
-      KMP_ADMIN_TOKEN: '',
-    },
-  );
+  return spawnSidecar(backends, ['--phase', phase]);
 }
 
 async function call(base: string, method: string, key: string, body?: string) {

@@ -2,8 +2,8 @@
 // exact envelope bytes RESTBagOStuff expects, are backfilled into Kask, and writes leave RedisBagOStuff bytes.
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackends, writeConfig } from '../support/backends.js';
-import { type Spawned, spawnCli } from '../support/processes.js';
+import { spawnSidecar, useBackends, writeConfig } from '../support/backends.js';
+import type { Spawned } from '../support/processes.js';
 
 const backends = useBackends();
 
@@ -78,20 +78,7 @@ describe.each(SETTINGS)('migration phase, envelope $type, HMAC key: $secret', ({
 
   beforeAll(async () => {
     const config = writeConfig(`phase: migration\nvalues:\n  envelope_type: ${type}\nadmin:\n  listen: ''\n`);
-    proxy = await spawnCli(
-      [
-        'serve',
-        '--config',
-        config,
-        '--listen',
-        '127.0.0.1:0',
-        '--kask-url',
-        backends.kask.url,
-        '--redis-url',
-        backends.redisServer.url,
-      ],
-      { KMP_HMAC_KEY: secret ? 'secret' : '' },
-    );
+    proxy = await spawnSidecar(backends, ['--config', config], { KMP_HMAC_KEY: secret ? 'secret' : '' });
   });
   afterAll(async () => {
     await proxy?.stop();

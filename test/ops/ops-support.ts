@@ -1,7 +1,7 @@
 // Helpers shared by the operations suites: start a sidecar process with an admin API, call it, read its log.
 import { Pool, request } from 'undici';
-import type { Backends } from '../support/backends.js';
-import { type Spawned, spawnCli } from '../support/processes.js';
+import { type Backends, spawnSidecar } from '../support/backends.js';
+import type { Spawned } from '../support/processes.js';
 
 export const TOKEN = 'adm1n-T0KEN-7f3c9e2a5b1d';
 
@@ -20,19 +20,7 @@ export async function startOpsSidecar(
   args: string[] = [],
   env: NodeJS.ProcessEnv = {},
 ): Promise<OpsSidecar> {
-  const proc = await spawnCli(
-    [
-      'serve',
-      '--listen',
-      '127.0.0.1:0',
-      '--kask-url',
-      backends.kask.url,
-      '--redis-url',
-      backends.redisServer.url,
-      ...args,
-    ],
-    { KMP_ADMIN_TOKEN: TOKEN, ...env },
-  );
+  const proc = await spawnSidecar(backends, args, { KMP_ADMIN_TOKEN: TOKEN, ...env });
   return { proc, url: proc.url, origin: new URL(proc.url).origin, adminUrl: adminUrlOf(proc) };
 }
 

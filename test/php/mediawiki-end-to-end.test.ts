@@ -5,8 +5,8 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useBackends, writeConfig } from '../support/backends.js';
-import { type Spawned, spawnCli } from '../support/processes.js';
+import { spawnSidecar, useBackends, writeConfig } from '../support/backends.js';
+import type { Spawned } from '../support/processes.js';
 
 const CLIENT = fileURLToPath(new URL('./mediawiki-client.php', import.meta.url));
 
@@ -55,22 +55,9 @@ describe.each(SETTINGS)(
       const file = writeConfig(
         `phase: migration\nvalues:\n  envelope_type: ${type}\nfront:\n  accept_put: ${method === 'PUT'}\nadmin:\n  listen: ''\n`,
       );
-      proxy = await spawnCli(
-        [
-          'serve',
-          '--config',
-          file,
-          '--listen',
-          '127.0.0.1:0',
-          '--kask-url',
-          backends.kask.url,
-          '--redis-url',
-          backends.redisServer.url,
-        ],
-        {
-          KMP_HMAC_KEY: hmac,
-        },
-      );
+      proxy = await spawnSidecar(backends, ['--config', file], {
+        KMP_HMAC_KEY: hmac,
+      });
       config = { url: proxy.url, type, hmac_key: hmac, write_method: method };
       values = php(config, [{ op: 'sample_values' }])[0]!.values!;
     });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
 import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
-import { type Spawned, spawnEmulator } from './processes.js';
+import { type Spawned, spawnCli, spawnEmulator } from './processes.js';
 
 export interface Backends {
   redisServer: LocalRedis;
@@ -36,4 +36,25 @@ export function writeConfig(yaml: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'kmp-config-')), 'config.yaml');
   writeFileSync(file, yaml);
   return file;
+}
+
+/** `serve` on a free port in front of the suite's backends; extra CLI args (e.g. --config, --phase) and env. */
+export function spawnSidecar(
+  backends: Backends,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Spawned> {
+  return spawnCli(
+    [
+      'serve',
+      '--listen',
+      '127.0.0.1:0',
+      '--kask-url',
+      backends.kask.url,
+      '--redis-url',
+      backends.redisServer.url,
+      ...args,
+    ],
+    env,
+  );
 }
