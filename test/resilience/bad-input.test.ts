@@ -81,7 +81,7 @@ describe('oversize input', () => {
     await nothingStored(chunked);
   });
 
-  it('answers one absurd header with 431 (or a reset mid-upload) and ignores headers past Node’s limit', async () => {
+  it('answers absurd headers with 431 (or a reset mid-upload), or serves the request without the headers past Node’s count limit', async () => {
     // The server stops reading at 1 MiB and answers; the client may still be writing, and a close with unread
     // bytes is a TCP reset, which can reach the client before the answer does.
     const c = await converse(rig.sidecar.port);
@@ -89,9 +89,19 @@ describe('oversize input', () => {
     await c.closed;
     if (c.received().length > 0)
       expectGoPlain(parseResponse(c.received()), '431 Request Header Fields Too Large');
+    // 3,000 small headers (~170 KB, under Go's 1 MiB): Node 20 keeps the first 1,000 and serves the request; Node 22+
+    // caps the header count and answers Go's 431 (possibly as a reset, while the client is still writing).
     const many = Array.from({ length: 3000 }, (_, i) => `X-H${i}: ${'y'.repeat(50)}`);
     const key = newKey();
-    expectProblem(await send(requestHead('GET', BASE + key, many)), 404, BASE + key);
+    const m = await converse(rig.sidecar.port);
+    m.socket.write(`${requestHead('GET', BASE + key, [...many, 'Connection: close'])}\r\n`);
+    await m.closed;
+    if (m.received().length > 0) {
+      const res = parseResponse(m.received());
+      if (res.status === 404) expectProblem(res, 404, BASE + key);
+      else expectGoPlain(res, '431 Request Header Fields Too Large');
+    }
+    expect((await send(requestHead('GET', '/healthz'))).status).toBe(200);
   });
 });
 
