@@ -36,10 +36,10 @@ export async function spawnProcess(
   });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no listening line within ${timeoutMs} ms:\n${out}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started process behind a failed test
+      reject(new Error(`no listening line within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer): void => {
       out += chunk.toString();
       for (const line of out.split('\n')) {
