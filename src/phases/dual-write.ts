@@ -3,15 +3,8 @@
 import { redisToEnvelope } from '../codec/convert.js';
 import { dualDelete, dualSet } from './dual-mutations.js';
 import type { DualStores } from './dual-stores.js';
-import {
-  HIT,
-  MISS,
-  type Phase,
-  READ_ERROR,
-  type ReadOutcome,
-  type RequestMeta,
-  type WriteOutcome,
-} from './phase.js';
+import { readKask } from './kask-only.js';
+import { HIT, MISS, type Phase, type ReadOutcome, type RequestMeta, type WriteOutcome } from './phase.js';
 
 export class DualWritePhase implements Phase {
   readonly name = 'dual-write' as const;
@@ -56,15 +49,8 @@ export class DualWritePhase implements Phase {
   }
 
   /** Redis down: Kask has every write made since dual-write began, which beats an error MediaWiki turns into a miss. */
-  async #kaskFailover(key: Buffer, meta: RequestMeta): Promise<ReadOutcome> {
-    try {
-      const read = await this.stores.kask.get(key, meta.forward);
-      this.stores.observer.read(read.kind === 'hit' ? 'kask' : 'miss');
-      return read.kind === 'hit' ? HIT(read.value) : MISS;
-    } catch (err) {
-      this.stores.observer.backendFailure('kask', 'get', err, meta);
-      return READ_ERROR;
-    }
+  #kaskFailover(key: Buffer, meta: RequestMeta): Promise<ReadOutcome> {
+    return readKask(this.stores.kask, this.stores.observer, key, meta);
   }
 
   #shadowCompare(key: Buffer, answer: ReadOutcome, meta: RequestMeta): void {

@@ -21,15 +21,8 @@ export class KaskOnlyPhase implements Phase {
     readonly observe: PhaseObserver,
   ) {}
 
-  async get(key: Buffer, meta: RequestMeta): Promise<ReadOutcome> {
-    try {
-      const read = await this.kask.get(key, meta.forward);
-      this.observe.read(read.kind === 'hit' ? 'kask' : 'miss');
-      return read.kind === 'hit' ? HIT(read.value) : MISS;
-    } catch (err) {
-      this.observe.backendFailure('kask', 'get', err, meta);
-      return READ_ERROR;
-    }
+  get(key: Buffer, meta: RequestMeta): Promise<ReadOutcome> {
+    return readKask(this.kask, this.observe, key, meta);
   }
 
   async set(key: Buffer, value: Buffer, meta: RequestMeta): Promise<WriteOutcome> {
@@ -50,5 +43,22 @@ export class KaskOnlyPhase implements Phase {
       this.observe.backendFailure('kask', 'delete', err, meta);
       return WRITE_ERROR;
     }
+  }
+}
+
+/** A GET answered by Kask alone: kask-only's reads, and dual-write's when Redis cannot answer. */
+export async function readKask(
+  kask: KaskApi,
+  observer: PhaseObserver,
+  key: Buffer,
+  meta: RequestMeta,
+): Promise<ReadOutcome> {
+  try {
+    const read = await kask.get(key, meta.forward);
+    observer.read(read.kind === 'hit' ? 'kask' : 'miss');
+    return read.kind === 'hit' ? HIT(read.value) : MISS;
+  } catch (err) {
+    observer.backendFailure('kask', 'get', err, meta);
+    return READ_ERROR;
   }
 }
