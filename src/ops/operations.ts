@@ -46,8 +46,14 @@ export interface Operations {
 export async function startOperations(deps: OperationsDeps): Promise<Operations> {
   const { live, logger } = deps;
   const config = live.config;
-  const control = new PhaseControl(deps.phases, createMarkerProbe(deps.redis, config.redis), logger);
   const providers = defaultStatusProviders();
+  const repairDepth = async () => (await providers.repairQueue().catch(() => null))?.depth ?? null;
+  const control = new PhaseControl(
+    deps.phases,
+    createMarkerProbe(deps.redis, config.redis),
+    logger,
+    repairDepth,
+  );
   const inFlight = new InFlight();
   let draining = false;
   const readiness = createReadiness({

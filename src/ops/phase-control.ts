@@ -33,6 +33,8 @@ export class PhaseControl {
     readonly phases: PhaseSwitch,
     readonly readMarker: () => Promise<MarkerRead>,
     readonly logger: Logger,
+    /** Keys waiting for repair (null = unknown): nothing repairs in kask-only, so they must drain first. */
+    readonly readRepairDepth: () => Promise<number | null> = async () => null,
   ) {}
 
   get phase(): PhaseName {
@@ -50,12 +52,18 @@ export class PhaseControl {
   async refusal(to: PhaseName, force: boolean): Promise<string | null> {
     if (to !== 'kask-only' || this.phase === 'kask-only' || force) return null;
     const marker = await this.readMarker();
-    if (marker.kind === 'present') return null;
+    if (marker.kind === 'present') return this.#repairRefusal();
     const fix = 'finish the bulk copy (kask-migration-proxy copy) or force the change';
     if (marker.kind === 'absent')
       return `kask-only refused: the bulk copy has not recorded completion (Redis key ${COMPLETION_MARKER_KEY} is absent); ${fix}`;
     if (marker.kind === 'invalid') return `kask-only refused: ${marker.reason}; ${fix}`;
     return `kask-only refused: cannot read the completion marker (${marker.reason}); ${fix}`;
+  }
+
+  async #repairRefusal(): Promise<string | null> {
+    const depth = await this.readRepairDepth();
+    if (!depth) return null;
+    return `kask-only refused: ${depth} key(s) still wait in the repair queue and nothing repairs in kask-only; let the repairer drain it (kmp_repair_queue_depth, admin /status) or force the change`;
   }
 
   async #apply(req: PhaseRequest): Promise<PhaseChange> {

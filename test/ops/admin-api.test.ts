@@ -152,6 +152,30 @@ describe('admin API with a token', () => {
     expect(res).toMatchObject({ status: 200, json: { phase: 'kask-only', forced: false } });
   });
 
+  it('refuses kask-only while keys wait in the repair queue, even with the marker; force still works', async () => {
+    await writeCompletionMarker(store, MARKER);
+    // A key waiting for repair (documented queue key); settle_ms keeps the repairer off it for a while.
+    const queue = 'kmp:{repair}:kask';
+    await backends.redis.zadd(queue, Date.now(), 'global:echo:seen:alert:time:waiting');
+    try {
+      const deadline = Date.now() + 5_000;
+      let res = await setPhase(sidecar.adminUrl, 'kask-only');
+      while (res.status !== 409 && Date.now() < deadline) {
+        if (res.status === 200) await setPhase(sidecar.adminUrl, 'migration'); // the repairer had not counted it yet
+        await new Promise((r) => setTimeout(r, 100));
+        res = await setPhase(sidecar.adminUrl, 'kask-only');
+      }
+      expect(res.status).toBe(409);
+      expect(res.json.reason).toContain('repair queue');
+      expect((await setPhase(sidecar.adminUrl, 'kask-only', true)).json).toMatchObject({
+        phase: 'kask-only',
+        forced: true,
+      });
+    } finally {
+      await backends.redis.del(queue);
+    }
+  });
+
   it('treats a marker of an unfinished sharded run as no marker', async () => {
     await store.set(
       Buffer.from(COMPLETION_MARKER_KEY),
