@@ -44,8 +44,7 @@ export function createDataPathHandler(opts: DataPathOptions): DataPathHandler {
         const code = String(res.statusCode);
         const method = methodLabel(req.method ?? '');
         const seconds = (performance.now() - started) / 1000;
-        metrics?.requests.inc({ code, method, phase: phase.name });
-        metrics?.requestDuration.observe({ code, method }, seconds);
+        metrics?.recordRequest(code, method, phase.name, seconds);
         if (logger?.isLevelEnabled('debug')) logRequest(logger, req, res, target, meta, phase, seconds);
       });
     }

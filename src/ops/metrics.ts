@@ -113,6 +113,42 @@ export class Metrics {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * Series touched on every request are bound once, on first use, and then found with one Map lookup instead of
+   * prom-client hashing a label object per call. The label sets are small and fixed (status codes we send, methods
+   * folded by methodLabel, four phases, five read sources), so the maps stay tiny.
+   */
+  readonly #requestSeries = new Map<
+    string,
+    { count: Counter.Internal; duration: Histogram.Internal<string> }
+  >();
+  readonly #readSeries = new Map<string, Counter.Internal>();
+
+  /** One answered request under the base URI. */
+  recordRequest(code: string, method: string, phase: string, seconds: number): void {
+    const id = `${code} ${method} ${phase}`;
+    let series = this.#requestSeries.get(id);
+    if (series === undefined) {
+      series = {
+        count: this.requests.labels({ code, method, phase }),
+        duration: this.requestDuration.labels({ code, method }),
+      };
+      this.#requestSeries.set(id, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
+  }
+
+  /** One GET answer, by where it came from. */
+  recordRead(source: string): void {
+    let series = this.#readSeries.get(source);
+    if (series === undefined) {
+      series = this.reads.labels({ source });
+      this.#readSeries.set(source, series);
+    }
+    series.inc();
+  }
+
   setPhase(current: PhaseName): void {
     for (const name of PHASE_NAMES) this.phase.set({ phase: name }, name === current ? 1 : 0);
   }

@@ -23,7 +23,7 @@ export function createPhaseObserver(metrics: Metrics, logger: Logger): PhaseObse
   const shadowLog = new LogRateLimit(SHADOW_LOG_LINES_PER_MINUTE, 60_000);
   return {
     read(source) {
-      metrics.reads.inc({ source });
+      metrics.recordRead(source);
     },
     backendFailure(backend, op, err, meta) {
       const fields = { 'event.action': `${backend}.${op}`, 'trace.id': meta?.requestId, ...errorFields(err) };
