@@ -6,6 +6,12 @@ export interface Command {
   summary: string;
   /** Full help text: usage line, options, examples. */
   help: string;
+  /**
+   * Checks an argument list the way `run` would (flags, values, positionals) without touching the network,
+   * files or secrets; throws UsageError. Lets tests prove that every command the runbook and the deploy
+   * manifests spell out is one the CLI accepts.
+   */
+  check(argv: string[]): void;
   /** Resolves to the process exit code. */
   run(argv: string[]): Promise<number>;
 }

@@ -1,7 +1,7 @@
 // `kask-emulator`: an in-memory Kask for tests, benchmarks and local development.
 import { parseListen } from '../config/reader.js';
 import { normaliseBaseUri } from '../config/schema.js';
-import { startEmulator } from '../kask/emulator.js';
+import { type EmulatorOptions, startEmulator } from '../kask/emulator.js';
 import { type Command, parseCommandArgs, UsageError } from './command.js';
 import { untilSignal } from './signals.js';
 
@@ -25,24 +25,11 @@ export const kaskEmulatorCommand: Command = {
   name: 'kask-emulator',
   summary: 'run an in-memory Kask (for tests and local use)',
   help: HELP,
+  check(argv) {
+    parse(argv);
+  },
   async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      listen: { type: 'string', default: '127.0.0.1:8080' },
-      'base-uri': { type: 'string', default: '/echoseen/v1/' },
-      'default-ttl': { type: 'string', default: '86400' },
-      'fault-control': { type: 'boolean', default: false },
-    });
-    const ttl = Number(values['default-ttl']);
-    if (!Number.isSafeInteger(ttl) || ttl < 0)
-      throw new UsageError(`--default-ttl must be a whole number ≥ 0, got "${values['default-ttl']}"`);
-    const { host, port } = parseListen('--listen', values.listen!);
-    const emulator = await startEmulator({
-      host,
-      port,
-      baseUri: normaliseBaseUri(values['base-uri']!),
-      defaultTtlSeconds: ttl,
-      faultControl: values['fault-control']!,
-    });
+    const emulator = await startEmulator(parse(argv));
     process.stdout.write(
       `${JSON.stringify({ message: 'kask emulator listening', url: emulator.url, port: emulator.port })}\n`,
     );
@@ -51,3 +38,23 @@ export const kaskEmulatorCommand: Command = {
     return 0;
   },
 };
+
+function parse(argv: string[]): EmulatorOptions {
+  const { values } = parseCommandArgs(argv, {
+    listen: { type: 'string', default: '127.0.0.1:8080' },
+    'base-uri': { type: 'string', default: '/echoseen/v1/' },
+    'default-ttl': { type: 'string', default: '86400' },
+    'fault-control': { type: 'boolean', default: false },
+  });
+  const ttl = Number(values['default-ttl']);
+  if (!Number.isSafeInteger(ttl) || ttl < 0)
+    throw new UsageError(`--default-ttl must be a whole number ≥ 0, got "${values['default-ttl']}"`);
+  const { host, port } = parseListen('--listen', values.listen!);
+  return {
+    host,
+    port,
+    baseUri: normaliseBaseUri(values['base-uri']!),
+    defaultTtlSeconds: ttl,
+    faultControl: values['fault-control']!,
+  };
+}

@@ -6,7 +6,8 @@ import { kaskEmulatorCommand } from './kask-emulator.js';
 import { phaseCommand } from './phase.js';
 import { serveCommand } from './serve.js';
 
-const COMMANDS: Command[] = [serveCommand, phaseCommand, kaskEmulatorCommand];
+/** Every command, in the order `--help` lists them. */
+export const COMMANDS: Command[] = [serveCommand, phaseCommand, kaskEmulatorCommand];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

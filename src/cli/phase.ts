@@ -43,15 +43,11 @@ export const phaseCommand: Command = {
   name: 'phase',
   summary: 'get or set the phase of a running sidecar (admin API)',
   help: HELP,
+  check(argv) {
+    parse(argv);
+  },
   async run(argv) {
-    const { values, positionals } = parseCommandArgs(
-      argv,
-      { force: { type: 'boolean' }, 'admin-url': { type: 'string' }, 'token-file': { type: 'string' } },
-      true,
-    );
-    const [action, name, ...extra] = positionals;
-    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    const run = plan(action, name, values.force === true);
+    const { values, run } = parse(argv);
     const call = {
       url: (values['admin-url'] ?? process.env.KMP_ADMIN_URL ?? DEFAULT_ADMIN_URL).replace(/\/+$/, ''),
       token: readToken(values['token-file']),
@@ -66,6 +62,17 @@ export const phaseCommand: Command = {
     }
   },
 };
+
+function parse(argv: string[]) {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { force: { type: 'boolean' }, 'admin-url': { type: 'string' }, 'token-file': { type: 'string' } },
+    true,
+  );
+  const [action, name, ...extra] = positionals;
+  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+  return { values, run: plan(action, name, values.force === true) };
+}
 
 interface AdminCall {
   url: string;

@@ -49,21 +49,26 @@ const FLAG_TO_KEY: Record<string, string> = {
   'admin-listen': 'admin.listen',
 };
 
+const OPTIONS = {
+  config: { type: 'string' },
+  listen: { type: 'string' },
+  'base-uri': { type: 'string' },
+  phase: { type: 'string' },
+  'kask-url': { type: 'string' },
+  'redis-url': { type: 'string' },
+  'log-level': { type: 'string' },
+  'admin-listen': { type: 'string' },
+} as const;
+
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'run the sidecar (Kask API in front of Kask and Redis)',
   help: HELP,
+  check(argv) {
+    parseCommandArgs(argv, OPTIONS);
+  },
   async run(argv) {
-    const { values } = parseCommandArgs(argv, {
-      config: { type: 'string' },
-      listen: { type: 'string' },
-      'base-uri': { type: 'string' },
-      phase: { type: 'string' },
-      'kask-url': { type: 'string' },
-      'redis-url': { type: 'string' },
-      'log-level': { type: 'string' },
-      'admin-listen': { type: 'string' },
-    });
+    const { values } = parseCommandArgs(argv, OPTIONS);
     const overrides: Overrides = {};
     for (const [flag, key] of Object.entries(FLAG_TO_KEY)) {
       const value = values[flag as keyof typeof values];
