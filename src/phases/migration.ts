@@ -1,7 +1,7 @@
 // Phase `migration`: Kask first; a Kask miss is looked up in Redis, answered in REST form and backfilled into Kask
 // (then converged, so a backfill can neither clobber a newer write nor resurrect a delete). Kask failing → Redis.
 import { redisToEnvelope } from '../codec/convert.js';
-import { convergeKaskToRedis } from './convergence.js';
+import { backfillKey } from './backfill.js';
 import { dualDelete, dualSet } from './dual-mutations.js';
 import type { DualStores } from './dual-stores.js';
 import { isLockKey } from './lock-keys.js';
@@ -94,26 +94,8 @@ export class MigrationPhase implements Phase {
     );
   }
 
-  /** Kask POST of the converted Redis value, then convergence against the Redis value it was made from. */
+  /** The shared backfill step (backfill.ts); a seam for tests that run a deliberately broken variant. */
   protected async backfill(key: Buffer, stored: Buffer, envelope: Buffer, meta: RequestMeta): Promise<void> {
-    const { kask, observer, repairs } = this.stores;
-    try {
-      await kask.set(key, envelope, meta.forward);
-    } catch (err) {
-      observer.backendFailure('kask', 'backfill', err, meta);
-      observer.backfill('failed');
-      repairs.record(key, 'backfill_failed');
-      return;
-    }
-    try {
-      const result = await convergeKaskToRedis(this.stores, key, stored, meta);
-      observer.backfill(
-        result === 'stable' ? 'written' : result === 'repaired' ? 'raced_repaired' : 'failed',
-      );
-    } catch (err) {
-      observer.backendFailure('redis', 'converge', err, meta);
-      observer.backfill('failed');
-      repairs.record(key, 'not_converged');
-    }
+    this.stores.observer.backfill(await backfillKey(this.stores, key, stored, envelope, meta));
   }
 }
