@@ -1,8 +1,11 @@
 // Wires one sidecar process together: config → logs, metrics, Kask client, phases → the Kask-compatible front.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { LiveConfig } from './config/reload.js';
-import type { Config, PhaseName } from './config/schema.js';
+import { type Config, PHASE_NAMES, type PhaseName, REDIS_WRITING_PHASES } from './config/schema.js';
+import { Fleet, type FleetRedis } from './fleet/fleet.js';
+import { FleetRegistry } from './fleet/registry.js';
 import { createDataPathHandler } from './front/data-path.js';
 import { listen } from './front/listen.js';
 import { createOpsApp } from './front/ops-app.js';
@@ -10,6 +13,7 @@ import { createFrontServer } from './front/server.js';
 import { KaskClient } from './kask/client.js';
 import { type RunningEmulator, startEmulator } from './kask/emulator.js';
 import { createBackendTimer, KASK_OPS, REDIS_OPS } from './ops/backend-timing.js';
+import { VERSION } from './ops/build-info.js';
 import { createLogger, type Logger } from './ops/logging.js';
 import { Metrics } from './ops/metrics.js';
 import { type Operations, startOperations } from './ops/operations.js';
@@ -87,15 +91,27 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       repairs: resilience.repairs,
       background,
     });
-  const phases = new PhaseSwitch(await build(config.phase), build, (name) => {
-    metrics.setPhase(name);
-    resilience.phaseChanged(name);
-    logger.info({ 'event.action': 'phase', 'kmp.phase': name }, `phase ${name} in force`);
+  const fleet = createFleet(config, redis, metrics, logger);
+  const phases = new PhaseSwitch(await build(config.phase), build, {
+    async settle(_leaving, entering) {
+      // The old phase's backfills end within one request deadline; the repairer stops where nothing may repair.
+      await background.drain(live.config.migration.requestDeadlineMs + SETTLE_MARGIN_MS);
+      if (!REDIS_WRITING_PHASES.includes(entering)) await resilience.repairer.stop();
+    },
+    onChange(name, leaving) {
+      metrics.setPhase(name);
+      resilience.phaseChanged(name);
+      fleet.phaseChanged(name, leaving);
+      logger.info({ 'event.action': 'phase', 'kmp.phase': name }, `phase ${name} in force`);
+    },
   });
+  fleet.start();
 
   const release = () =>
-    resilience.close().then(() => Promise.allSettled([kask.close(), redis.close(), emulator?.close()]));
-  const operations = await startOperations({ live, phases, kask, redis, logger, background }).catch(
+    Promise.all([resilience.close(), fleet.stop()]).then(() =>
+      Promise.allSettled([kask.close(), redis.close(), emulator?.close()]),
+    );
+  const operations = await startOperations({ live, phases, kask, redis, logger, background, fleet }).catch(
     async (err: unknown) => {
       await release();
       throw err;
@@ -153,6 +169,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     reload: operations.reload,
     async close() {
       await operations.drain(server);
+      await fleet.stop();
       await operations.close();
       await resilience.close();
       await kask.close();
@@ -160,6 +177,29 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       await emulator?.close();
     },
   };
+}
+
+/** Beyond the request deadline, how long a phase switch waits for the old phase's background work. */
+const SETTLE_MARGIN_MS = 1000;
+
+function createFleet(config: Config, redis: FleetRedis, metrics: Metrics, logger: Logger): Fleet {
+  const port = config.listen.port;
+  const instance = config.fleet.instance ?? (port ? `${hostname()}:${port}` : `${hostname()}/${process.pid}`);
+  return new Fleet({
+    registry: new FleetRegistry({
+      instance,
+      version: VERSION,
+      memberTtlMs: config.fleet.memberTtlMs,
+      // Requests of the old phase may run for one request deadline after a switch.
+      settleMs: config.migration.requestDeadlineMs + SETTLE_MARGIN_MS,
+    }),
+    redis,
+    heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
+    logger,
+    onMembers(byPhase) {
+      for (const name of PHASE_NAMES) metrics.fleetMembers.set({ phase: name }, byPhase.get(name) ?? 0);
+    },
+  });
 }
 
 async function startEmbeddedKask(config: Config, logger: Logger): Promise<RunningEmulator> {

@@ -1,7 +1,19 @@
 // The configuration's shape, its defaults, and the rules it must satisfy. One place, checked once at start-up.
 
-export type PhaseName = 'kask-only' | 'migration' | 'dual-write';
-export const PHASE_NAMES: readonly PhaseName[] = ['dual-write', 'migration', 'kask-only'];
+/**
+ * The phase ladder, in order (docs/protocol.md, "The phase ladder"). A fleet changes phase host by host, and only
+ * neighbours on the ladder are safe to run at the same time on different hosts.
+ */
+export const PHASE_NAMES = ['dual-write', 'migration', 'kask-primary', 'redis-shadow', 'kask-only'] as const;
+export type PhaseName = (typeof PHASE_NAMES)[number];
+
+/** Phases that write Redis before Kask and acknowledge only what Redis accepted. */
+export const REDIS_WRITING_PHASES: readonly PhaseName[] = [
+  'dual-write',
+  'migration',
+  'kask-primary',
+  'redis-shadow',
+];
 
 export type EnvelopeType = 'JSON' | 'PHP';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
@@ -53,6 +65,11 @@ export interface Config {
     hmacKey: Buffer | null;
   };
   migration: {
+    /**
+     * One deadline for everything a request does (Redis write, Kask write, every convergence round), below
+     * MediaWiki's 3 s; what is left when it passes goes to the repair queue.
+     */
+    requestDeadlineMs: number;
     /** How many times a dual-phase mutation re-reads Redis and re-aligns Kask before giving up. */
     convergenceMaxRounds: number;
     backfill: boolean;
@@ -91,6 +108,17 @@ export interface Config {
      * land later (Kask's own Cassandra timeout is 12 s), and a repair must come after it, not before.
      */
     settleMs: number;
+    /** A key whose repair failed waits base × 2^(failures-1), at most max, before the next attempt. */
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+  };
+  /** Each sidecar's phase, published in Redis for the fleet view and the phase guard (src/fleet/). */
+  fleet: {
+    /** Names this sidecar in the fleet view; default `<hostname>:<listen port>`. */
+    instance: string | null;
+    heartbeatIntervalMs: number;
+    /** A member not heard from for this long is gone. */
+    memberTtlMs: number;
   };
 }
 
@@ -141,6 +169,7 @@ export const DEFAULTS = {
     hmac_key_file: null,
   },
   migration: {
+    request_deadline_ms: 2000,
     convergence_max_rounds: 5,
     backfill: true,
     shadow_sample_rate: 0.01,
@@ -166,7 +195,15 @@ export const DEFAULTS = {
       reset_timeout_ms: 2000,
     },
   },
-  repair: { rate_per_second: 50, max_queue_keys: 1000000, buffer_keys: 10000, settle_ms: 15000 },
+  repair: {
+    rate_per_second: 50,
+    max_queue_keys: 1000000,
+    buffer_keys: 10000,
+    settle_ms: 15000,
+    backoff_base_ms: 1000,
+    backoff_max_ms: 300000,
+  },
+  fleet: { instance: null, heartbeat_interval_ms: 2000, member_ttl_ms: 10000 },
 } as const;
 
 /** Kask's own normalisation (config.go): add a trailing `/`, then a leading one. */

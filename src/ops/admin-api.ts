@@ -1,4 +1,5 @@
-// The admin API (its own listener, localhost by default): GET/PUT /phase and GET /status, behind a bearer token.
+// The admin API (its own listener, localhost by default): GET/PUT /phase, GET /status and GET /fleet, behind a
+// bearer token.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
@@ -15,6 +16,8 @@ export interface AdminDeps {
   token: string | null;
   control: PhaseControl;
   status: () => Promise<Record<string, unknown>>;
+  /** The fleet registry's view (every live sidecar's phase); throws when Redis cannot be read. */
+  fleet: () => Promise<unknown>;
   logger: Logger;
 }
 
@@ -47,8 +50,18 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.get('/phase', (c) => c.json({ phase: deps.control.phase }));
   app.put('/phase', (c) => putPhase(c, deps.control));
   app.get('/status', async (c) => c.json(await deps.status()));
+  app.get('/fleet', async (c) => {
+    try {
+      return c.json(await deps.fleet());
+    } catch (err) {
+      return c.json(
+        { error: 'unavailable', reason: `cannot read the fleet registry: ${(err as Error).message}` },
+        503,
+      );
+    }
+  });
   app.notFound((c) =>
-    c.json({ error: 'not_found', reason: 'routes: GET /phase, PUT /phase, GET /status' }, 404),
+    c.json({ error: 'not_found', reason: 'routes: GET /phase, PUT /phase, GET /status, GET /fleet' }, 404),
   );
   app.onError((err, c) => {
     deps.logger.error({ 'event.action': 'admin', 'error.message': err.message }, 'admin request failed');

@@ -71,8 +71,25 @@ export class Metrics {
   });
   readonly repairs = new Counter({
     name: 'kmp_repairs_total',
-    help: 'Repair-queue events by outcome: queued, repaired (Kask re-driven), healed (Redis caught up), retried, lost (could not be queued).',
+    help: 'Repair-queue events by outcome: queued, repaired (Kask re-driven from Redis), retried (failed or raced; backs off), lost (could not be queued).',
     labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly repairFailures = new Counter({
+    name: 'kmp_repair_failures_total',
+    help: "The repairer's own failed backend calls, by backend (apart from the request path's, and from its breakers).",
+    labelNames: ['backend'] as const,
+    registers: [this.registry],
+  });
+  readonly redisWritable = new Gauge({
+    name: 'kmp_redis_writable',
+    help: 'Whether the Redis this sidecar writes to accepts writes: 1 a primary, 0 a read-only replica, -1 unknown.',
+    registers: [this.registry],
+  });
+  readonly fleetMembers = new Gauge({
+    name: 'kmp_fleet_members',
+    help: 'Live sidecars in the fleet registry by phase, as this sidecar last read it (docs/protocol.md).',
+    labelNames: ['phase'] as const,
     registers: [this.registry],
   });
   readonly breakerState = new Gauge({
@@ -116,7 +133,7 @@ export class Metrics {
   /**
    * Series touched on every request are bound once, on first use, and then found with one Map lookup instead of
    * prom-client hashing a label object per call. The label sets are small and fixed (status codes we send, methods
-   * folded by methodLabel, four phases, five read sources), so the maps stay tiny.
+   * folded by methodLabel, five phases, five read sources), so the maps stay tiny.
    */
   readonly #requestSeries = new Map<
     string,

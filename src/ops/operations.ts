@@ -10,7 +10,7 @@ import { type RunningAdmin, startAdminServer } from './admin-api.js';
 import { InFlight } from './in-flight.js';
 import type { Logger } from './logging.js';
 import { createMarkerProbe, type OpenRedis } from './marker-probe.js';
-import { PhaseControl } from './phase-control.js';
+import { type FleetGuard, PhaseControl } from './phase-control.js';
 import { createReadiness } from './readiness.js';
 import { applyReload, type ReloadResult } from './reload.js';
 import { type DrainReport, drain } from './shutdown.js';
@@ -25,6 +25,8 @@ export interface OperationsDeps {
   redis: OpenRedis;
   logger: Logger;
   background: { readonly size: number; drain(timeoutMs: number): Promise<boolean> };
+  /** The fleet registry: the guard's fleet half and the admin API's /fleet. */
+  fleet: FleetGuard & { view(): Promise<unknown> };
 }
 
 /** Handles the sidecar wires into its front, its status hooks and its shutdown. */
@@ -53,6 +55,7 @@ export async function startOperations(deps: OperationsDeps): Promise<Operations>
     createMarkerProbe(deps.redis, config.redis),
     logger,
     repairDepth,
+    deps.fleet,
   );
   const inFlight = new InFlight();
   let draining = false;
@@ -65,7 +68,13 @@ export async function startOperations(deps: OperationsDeps): Promise<Operations>
   });
   const status = () => statusReport({ control, providers, inFlight, background: deps.background });
   const admin: RunningAdmin | null = config.admin.listen
-    ? await startAdminServer(config.admin.listen, { token: config.admin.token, control, status, logger })
+    ? await startAdminServer(config.admin.listen, {
+        token: config.admin.token,
+        control,
+        status,
+        fleet: () => deps.fleet.view(),
+        logger,
+      })
     : null;
   return {
     control,

@@ -2,6 +2,7 @@
 import type { MarkerRead } from '../bulk/completion-marker.js';
 import { COMPLETION_MARKER_KEY } from '../bulk/completion-marker.js';
 import type { PhaseName } from '../config/schema.js';
+import { stopsReadingRedis } from '../fleet/ladder.js';
 import type { PhaseSwitch } from '../phases/phase-switch.js';
 import { errorFields, type Logger } from './logging.js';
 
@@ -11,7 +12,7 @@ export type PhaseChangeSource = 'admin' | 'sighup';
 /** One requested change. */
 export interface PhaseRequest {
   to: PhaseName;
-  /** Enter kask-only without the copy's completion marker. */
+  /** Skip the guard: the completion marker, the repair queue and the fleet check. */
   force: boolean;
   source: PhaseChangeSource;
   /** Rebuild the strategy even if the name is unchanged (its settings were reloaded). */
@@ -25,6 +26,16 @@ export type PhaseChange =
   | { kind: 'refused'; from: PhaseName; to: PhaseName; reason: string }
   | { kind: 'failed'; from: PhaseName; to: PhaseName; reason: string };
 
+/** What the guard needs from the fleet registry. */
+export interface FleetGuard {
+  /** Claims `to` in the registry (this member's record then says `to`), or returns why not. */
+  claim(from: PhaseName, to: PhaseName, force: boolean): Promise<string | null>;
+  /** Publishes the phase actually in force again (after a claimed change failed). */
+  restore(): void;
+}
+
+const NO_FLEET: FleetGuard = { claim: async () => null, restore: () => {} };
+
 /** Serialises phase changes and applies the kask-only guard before building the new phase. */
 export class PhaseControl {
   #queue: Promise<unknown> = Promise.resolve();
@@ -35,6 +46,8 @@ export class PhaseControl {
     readonly logger: Logger,
     /** Keys waiting for repair (null = unknown): nothing repairs in kask-only, so they must drain first. */
     readonly readRepairDepth: () => Promise<number | null> = async () => null,
+    /** The fleet half of the guard (src/fleet/fleet.ts); none in unit tests of the local rules. */
+    readonly fleet: FleetGuard = NO_FLEET,
   ) {}
 
   get phase(): PhaseName {
@@ -48,19 +61,34 @@ export class PhaseControl {
     return next;
   }
 
-  /** Why entering `to` is refused, or null when it is allowed. */
+  /**
+   * Why entering `to` is refused, or null when it is allowed (docs/protocol.md, "The phase ladder"): leaving the
+   * phases that read Redis needs the bulk copy's completion marker; kask-only needs an empty repair queue (nothing
+   * repairs there); and the fleet must hold only neighbours of `to` (checked and claimed last, atomically).
+   */
   async refusal(to: PhaseName, force: boolean): Promise<string | null> {
-    if (to !== 'kask-only' || this.phase === 'kask-only' || force) return null;
-    const marker = await this.readMarker();
-    if (marker.kind === 'present') return this.#repairRefusal();
-    const fix = 'finish the bulk copy (kask-migration-proxy copy) or force the change';
-    if (marker.kind === 'absent')
-      return `kask-only refused: the bulk copy has not recorded completion (Redis key ${COMPLETION_MARKER_KEY} is absent); ${fix}`;
-    if (marker.kind === 'invalid') return `kask-only refused: ${marker.reason}; ${fix}`;
-    return `kask-only refused: cannot read the completion marker (${marker.reason}); ${fix}`;
+    const from = this.phase;
+    if (!force) {
+      const local = (await this.#markerRefusal(from, to)) ?? (await this.#repairRefusal(to));
+      if (local !== null) return local;
+    }
+    return this.fleet.claim(from, to, force);
   }
 
-  async #repairRefusal(): Promise<string | null> {
+  async #markerRefusal(from: PhaseName, to: PhaseName): Promise<string | null> {
+    if (stopsReadingRedis(from) || !stopsReadingRedis(to)) return null;
+    const marker = await this.readMarker();
+    if (marker.kind === 'present') return null;
+    const fix = 'finish the bulk copy (kask-migration-proxy copy) or force the change';
+    const why = `${to} refused: it stops reading Redis, so keys the bulk copy has not copied would be lost`;
+    if (marker.kind === 'absent')
+      return `${why}, and the bulk copy has not recorded completion (Redis key ${COMPLETION_MARKER_KEY} is absent); ${fix}`;
+    if (marker.kind === 'invalid') return `${why}: ${marker.reason}; ${fix}`;
+    return `${why}: cannot read the completion marker (${marker.reason}); ${fix}`;
+  }
+
+  async #repairRefusal(to: PhaseName): Promise<string | null> {
+    if (to !== 'kask-only' || this.phase === 'kask-only') return null;
     const depth = await this.readRepairDepth();
     if (!depth) return null;
     return `kask-only refused: ${depth} key(s) still wait in the repair queue and nothing repairs in kask-only; let the repairer drain it (kmp_repair_queue_depth, admin /status) or force the change`;
@@ -69,7 +97,8 @@ export class PhaseControl {
   async #apply(req: PhaseRequest): Promise<PhaseChange> {
     const from = this.phase;
     if (from === req.to && !req.rebuild) return { kind: 'unchanged', phase: from };
-    const reason = await this.refusal(req.to, req.force);
+    // A reload of the phase in force changes settings only: nothing for the guard to check.
+    const reason = from === req.to ? null : await this.refusal(req.to, req.force);
     const fields = { 'event.action': 'phase.change', 'kmp.phase': req.to, 'kmp.phase_from': from };
     if (reason !== null) {
       this.logger.warn({ ...fields, 'event.outcome': 'refused', 'event.reason': reason }, reason);
@@ -82,9 +111,10 @@ export class PhaseControl {
         { ...fields, 'event.outcome': 'failure', ...errorFields(err) },
         'phase change failed',
       );
+      this.fleet.restore(); // the registry was told `to` when the change was claimed
       return { kind: 'failed', from, to: req.to, reason: (err as Error).message };
     }
-    const forced = req.force && req.to === 'kask-only' && from !== 'kask-only';
+    const forced = req.force;
     this.logger[forced ? 'warn' : 'info'](
       { ...fields, 'event.outcome': 'success', 'kmp.source': req.source, 'kmp.forced': forced },
       `phase changed from ${from} to ${req.to} (${req.source}${forced ? ', forced' : ''})`,

@@ -1,49 +1,73 @@
-// Writes and deletes in the dual phases: Redis first (RedisBagOStuff's bytes), then Kask (MediaWiki's envelope as
-// sent), then convergence. The answer reflects Kask, the store of record; a Redis failure is counted, not fatal.
+// Writes and deletes in the phases that write Redis. Redis is the single authority: Redis first (RedisBagOStuff's
+// bytes), and only if Redis accepted, Kask (MediaWiki's envelope as sent), then convergence. A Redis failure answers
+// 500 with Kask untouched, so Kask is never ahead of Redis with an acknowledged change (docs/protocol.md).
 import { envelopeToRedis } from '../codec/convert.js';
 import { convergeKaskToRedis } from './convergence.js';
-import type { DualStores, RepairReason } from './dual-stores.js';
+import { type DualStores, deadlineFor, type RepairReason } from './dual-stores.js';
 import { type RequestMeta, WRITE_ERROR, WRITE_OK, type WriteOutcome } from './phase.js';
+
+/**
+ * How a phase follows its Kask write. `converge`: re-read Redis and re-align Kask, queueing what is left (every
+ * phase that may share the fleet with a phase reading Redis). `redis-shadow` turns it off: it shares the fleet
+ * with kask-only hosts, whose writes never reach Redis, so deriving a Kask write from Redis could undo theirs.
+ */
+export interface WriteMode {
+  converge: boolean;
+}
+
+export const CONVERGING: WriteMode = Object.freeze({ converge: true });
+export const NOT_CONVERGING: WriteMode = Object.freeze({ converge: false });
 
 export async function dualSet(
   stores: DualStores,
   key: Buffer,
   envelope: Buffer,
   meta: RequestMeta,
+  mode: WriteMode = CONVERGING,
 ): Promise<WriteOutcome> {
+  const deadline = deadlineFor(stores);
   const converted = envelopeToRedis(envelope, stores.values);
-  if (!converted.ok) {
-    // Never write what cannot be converted faithfully: Redis keeps its old value, Kask gets MediaWiki's bytes.
+  if (!converted.ok && converted.reason !== 'FALSE_VALUE') {
+    // Redis cannot hold it, so it cannot be acknowledged: nothing is written anywhere.
     stores.observer.conversionFailure('kask_to_redis', converted.reason, key, meta);
-    return kaskMutation(stores, key, meta, 'kask_write_failed', () =>
-      stores.kask.set(key, envelope, meta.forward),
-    );
+    return WRITE_ERROR;
   }
+  const redisBytes = converted.ok ? converted.bytes : FALSE_BYTES;
   const redisOk = await redisMutation(stores, 'set', meta, () =>
-    stores.redis.set(key, converted.bytes, stores.redisTtlSeconds),
+    stores.redis.set(key, redisBytes, stores.redisTtlSeconds),
   );
-  const outcome = await kaskMutation(stores, key, meta, 'kask_write_failed', () =>
+  if (!redisOk) return WRITE_ERROR;
+  const kaskOk = await kaskMutation(stores, key, meta, 'kask_write_failed', mode, () =>
     stores.kask.set(key, envelope, meta.forward),
   );
-  if (outcome.kind === 'ok' && redisOk) await convergeOnRequest(stores, key, converted.bytes, meta);
-  // Kask acknowledged a write Redis missed: Redis is behind, and must catch up before anything re-drives Kask from it.
-  else if (outcome.kind === 'ok') stores.repairs.record(key, 'redis_write_failed');
-  return outcome;
+  if (!kaskOk) return WRITE_ERROR;
+  if (mode.converge) await convergeOnRequest(stores, key, redisBytes, deadline, meta);
+  return WRITE_OK;
 }
 
-export async function dualDelete(stores: DualStores, key: Buffer, meta: RequestMeta): Promise<WriteOutcome> {
+export async function dualDelete(
+  stores: DualStores,
+  key: Buffer,
+  meta: RequestMeta,
+  mode: WriteMode = CONVERGING,
+): Promise<WriteOutcome> {
+  const deadline = deadlineFor(stores);
   const redisOk = await redisMutation(stores, 'delete', meta, () => stores.redis.delete(key));
-  const outcome = await kaskMutation(stores, key, meta, 'kask_delete_failed', () =>
+  if (!redisOk) return WRITE_ERROR;
+  const kaskOk = await kaskMutation(stores, key, meta, 'kask_delete_failed', mode, () =>
     stores.kask.delete(key, meta.forward),
   );
-  if (outcome.kind === 'ok' && redisOk) await convergeOnRequest(stores, key, null, meta);
-  else if (outcome.kind === 'ok') stores.repairs.record(key, 'redis_delete_failed');
-  return outcome;
+  if (!kaskOk) return WRITE_ERROR;
+  if (mode.converge) await convergeOnRequest(stores, key, null, deadline, meta);
+  return WRITE_OK;
 }
+
+/** PHP false as RedisBagOStuff stores it: both stores read it as a miss. */
+const FALSE_BYTES = Buffer.from('b:0;');
 
 async function redisMutation(
   stores: DualStores,
-  op: string,
+  op: 'set' | 'delete',
   meta: RequestMeta,
   call: () => Promise<void>,
 ): Promise<boolean> {
@@ -57,34 +81,43 @@ async function redisMutation(
   }
 }
 
-/** A failed Kask mutation answers 500 and queues the key: the repairer re-drives it from Redis later. */
+/**
+ * A failed Kask mutation answers 500. Its outcome is unknown (a timed-out write may still land), so a converging
+ * phase queues the key: the repairer re-drives it from Redis once it has settled.
+ */
 async function kaskMutation(
   stores: DualStores,
   key: Buffer,
   meta: RequestMeta,
   reason: RepairReason,
+  mode: WriteMode,
   call: () => Promise<void>,
-): Promise<WriteOutcome> {
+): Promise<boolean> {
   try {
     await call();
-    return WRITE_OK;
+    return true;
   } catch (err) {
-    stores.observer.dualWriteFailure('kask', reason === 'kask_write_failed' ? 'set' : 'delete');
-    stores.observer.backendFailure('kask', reason === 'kask_write_failed' ? 'set' : 'delete', err, meta);
-    stores.repairs.record(key, reason);
-    return WRITE_ERROR;
+    const op = reason === 'kask_write_failed' ? 'set' : 'delete';
+    stores.observer.dualWriteFailure('kask', op);
+    stores.observer.backendFailure('kask', op, err, meta);
+    if (mode.converge) stores.repairs.record(key, reason);
+    return false;
   }
 }
 
-/** Convergence on the request path: its failure does not undo an acknowledged Kask write, it queues a repair. */
+/**
+ * Both stores took the write, so it is acknowledged whatever convergence finds: a failure or the deadline leaves
+ * the key queued for repair, never an error for MediaWiki.
+ */
 async function convergeOnRequest(
   stores: DualStores,
   key: Buffer,
   basis: Buffer | null,
+  deadline: number,
   meta: RequestMeta,
 ): Promise<void> {
   try {
-    await convergeKaskToRedis(stores, key, basis, meta);
+    await convergeKaskToRedis(stores, key, basis, deadline, meta);
   } catch (err) {
     stores.observer.backendFailure('redis', 'converge', err, meta);
     stores.repairs.record(key, 'not_converged');

@@ -1,39 +1,55 @@
-// What the dual phases (dual-write, migration) and the bulk tools share: both stores, the value settings, and
-// where work that must not be lost is reported.
+// What the phases that write Redis (dual-write, migration, kask-primary, redis-shadow), the repairer and the bulk
+// copy share: both stores, the value settings, the request budget, and where work that must not be lost is reported.
 import type { EnvelopeSettings } from '../codec/envelope.js';
-import type { KaskClient } from '../kask/client.js';
-import type { RedisStore } from '../redis/store.js';
+import type { KaskRead } from '../kask/client.js';
 import type { PhaseObserver } from './observer.js';
 
-/** The Kask calls the phases make: the client itself, or the client behind its circuit breaker. */
-export type KaskApi = Pick<KaskClient, 'get' | 'set' | 'delete'>;
+/**
+ * The Kask calls the phases make: the client itself, or the client behind its circuit breaker. Declared here, where
+ * it is consumed, so phases never depend on how a backend is reached (and a simulation can stand in for it).
+ */
+export interface KaskApi {
+  get(key: Buffer, forward?: Record<string, string>): Promise<KaskRead>;
+  set(key: Buffer, value: Buffer, forward?: Record<string, string>): Promise<void>;
+  delete(key: Buffer, forward?: Record<string, string>): Promise<void>;
+}
+
 /** The Redis calls the phases make: the store itself, or the store behind its circuit breaker. */
-export type RedisApi = Pick<RedisStore, 'get' | 'set' | 'delete'>;
+export interface RedisApi {
+  get(key: Buffer): Promise<Buffer | null>;
+  set(key: Buffer, value: Buffer, ttlSeconds: number): Promise<void>;
+  delete(key: Buffer): Promise<void>;
+}
 
 /**
- * Keys one store may hold wrong and that must be re-driven later (SPEC §5); durable in production
- * (src/resilience/repair-queue.ts). `redis_*`: a write Kask acknowledged whose Redis half failed, so Redis is
- * behind; every other reason: Kask may be behind Redis.
+ * Keys whose Kask copy may be behind Redis and must be re-driven from a fresh Redis read later; durable in
+ * production (src/resilience/repair-queue.ts). Every reason means the same repair; it is kept for logs and metrics.
  */
 export interface RepairSink {
   record(key: Buffer, reason: RepairReason): void;
-  /**
-   * True while the key's Redis copy is known to be behind Kask (a `redis_*` repair is pending): reading it from
-   * Redis could resurrect a delete or serve an older value. Sinks that cannot tell leave it out.
-   */
-  redisBehind?(key: Buffer): boolean | Promise<boolean>;
 }
 export type RepairReason =
+  /** A Kask write or delete failed or timed out: it may still land, so the repair waits a settle time. */
   | 'kask_write_failed'
   | 'kask_delete_failed'
+  /** Convergence ran out of rounds or out of the request's deadline, or a store failed during it. */
   | 'not_converged'
   | 'backfill_failed'
-  | 'redis_write_failed'
-  | 'redis_delete_failed';
+  /** The repairer's own Kask write failed or timed out. */
+  | 'repair_failed';
 
-/** Background work (backfills) that graceful shutdown waits for. */
+/** Background work (backfills) that graceful shutdown and phase switches wait for. */
 export interface BackgroundWork {
   run(task: () => Promise<unknown>): void;
+}
+
+/** How long one request may take in all, and what one call to each backend may take (its own timeout). */
+export interface RequestBudget {
+  requestDeadlineMs: number;
+  redisCallMs: number;
+  kaskCallMs: number;
+  /** The clock (ms since the epoch); the protocol simulation runs on a virtual one. */
+  now: () => number;
 }
 
 export interface DualStores {
@@ -43,7 +59,18 @@ export interface DualStores {
   /** TTL for Redis writes (RedisBagOStuff's SETEX); RESTBagOStuff sends none, so it is configured. */
   redisTtlSeconds: number;
   convergenceMaxRounds: number;
+  budget: RequestBudget;
   observer: PhaseObserver;
   repairs: RepairSink;
   background: BackgroundWork;
+}
+
+/** The moment a request must be done by: its deadline, as a clock value. */
+export function deadlineFor(stores: DualStores): number {
+  return stores.budget.now() + stores.budget.requestDeadlineMs;
+}
+
+/** Time left before `deadline`. */
+export function remaining(stores: DualStores, deadline: number): number {
+  return deadline - stores.budget.now();
 }

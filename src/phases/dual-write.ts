@@ -25,8 +25,6 @@ export class DualWritePhase implements Phase {
       observer.backendFailure('redis', 'get', err, meta);
       return this.#kaskFailover(key, meta);
     }
-    // Redis missed a write or delete Kask acknowledged: until it has caught up, Kask holds the answer.
-    if (await this.stores.repairs.redisBehind?.(key)) return this.#kaskFailover(key, meta);
     let answer: ReadOutcome = MISS;
     if (stored !== null) {
       const converted = redisToEnvelope(stored, values);
@@ -53,7 +51,15 @@ export class DualWritePhase implements Phase {
     return readKask(this.stores.kask, this.stores.observer, key, meta);
   }
 
+  /** Set when another phase takes over: no new background work may start (phase-switch.ts). */
+  #retired = false;
+
+  retire(): void {
+    this.#retired = true;
+  }
+
   #shadowCompare(key: Buffer, answer: ReadOutcome, meta: RequestMeta): void {
+    if (this.#retired) return;
     const { kask, observer } = this.stores;
     this.stores.background.run(async () => {
       try {

@@ -12,6 +12,8 @@ export class MigrationPhase implements Phase {
   readonly name = 'migration' as const;
   /** Keys with a backfill under way in this process: a burst of reads of one missing key backfills it once. */
   readonly #backfilling = new Set<string>();
+  /** Set when another phase takes over: no new background work may start (phase-switch.ts). */
+  #retired = false;
 
   constructor(
     readonly stores: DualStores,
@@ -38,6 +40,10 @@ export class MigrationPhase implements Phase {
     return dualSet(this.stores, key, value, meta);
   }
 
+  retire(): void {
+    this.#retired = true;
+  }
+
   delete(key: Buffer, meta: RequestMeta): Promise<WriteOutcome> {
     return dualDelete(this.stores, key, meta);
   }
@@ -62,12 +68,6 @@ export class MigrationPhase implements Phase {
       observer.read(missSource);
       return MISS;
     }
-    // Kask acknowledged a write or delete Redis missed: Redis's copy is stale until caught up, so never serve it
-    // (a deleted key would come back, and a backfill would make that permanent).
-    if (await this.stores.repairs.redisBehind?.(key)) {
-      observer.read(missSource);
-      return MISS;
-    }
     const converted = redisToEnvelope(stored, values);
     if (!converted.ok) {
       if (converted.reason !== 'FALSE_VALUE')
@@ -82,7 +82,7 @@ export class MigrationPhase implements Phase {
 
   #scheduleBackfill(key: Buffer, stored: Buffer, envelope: Buffer, meta: RequestMeta): void {
     const id = key.toString('latin1');
-    if (!this.backfillEnabled || isLockKey(key) || this.#backfilling.has(id)) {
+    if (!this.backfillEnabled || this.#retired || isLockKey(key) || this.#backfilling.has(id)) {
       this.stores.observer.backfill('skipped');
       return;
     }

@@ -1,21 +1,28 @@
 // Holds the phase in force. Switching swaps one reference: requests already running keep the phase they started in.
+// A switch first lets the old phase's background work finish (docs/protocol.md, "The phase ladder").
 import type { PhaseName } from '../config/schema.js';
 import type { Phase } from './phase.js';
+
+export interface PhaseSwitchHooks {
+  /**
+   * After the old phase is retired and before the new one serves: wait for the old phase's background work
+   * (backfills, shadow reads) and stop what the new phase must not run (the repairer, entering kask-only).
+   */
+  settle?: (leaving: PhaseName, entering: PhaseName) => Promise<void>;
+  /** The new phase serves (`leaving` is null at start-up and for a rebuild of the same phase). */
+  onChange?: (name: PhaseName, leaving: PhaseName | null) => void;
+}
 
 export class PhaseSwitch {
   #current: Phase;
   readonly #build: (name: PhaseName) => Promise<Phase>;
-  readonly #onChange: (name: PhaseName) => void;
+  readonly #hooks: PhaseSwitchHooks;
 
-  constructor(
-    initial: Phase,
-    build: (name: PhaseName) => Promise<Phase>,
-    onChange: (name: PhaseName) => void = () => {},
-  ) {
+  constructor(initial: Phase, build: (name: PhaseName) => Promise<Phase>, hooks: PhaseSwitchHooks = {}) {
     this.#current = initial;
     this.#build = build;
-    this.#onChange = onChange;
-    onChange(initial.name as PhaseName);
+    this.#hooks = hooks;
+    hooks.onChange?.(initial.name as PhaseName, null);
   }
 
   /** The strategy for a new request. */
@@ -30,9 +37,14 @@ export class PhaseSwitch {
    * `rebuild` builds even when the name is unchanged (its settings were reloaded).
    */
   async switchTo(name: PhaseName, opts: { rebuild?: boolean } = {}): Promise<void> {
-    if (name === this.#current.name && !opts.rebuild) return;
+    const leaving = this.name;
+    if (name === leaving && !opts.rebuild) return;
     const next = await this.#build(name);
+    // The old phase keeps serving while it settles, but starts nothing new in the background: a backfill it began
+    // must not land after the next phase (or a neighbour host in the next-but-one) has taken over.
+    this.#current.retire?.();
+    if (name !== leaving) await this.#hooks.settle?.(leaving, name);
     this.#current = next;
-    this.#onChange(name);
+    this.#hooks.onChange?.(name, name === leaving ? null : leaving);
   }
 }

@@ -20,6 +20,11 @@ export interface Phase {
   get(key: Buffer, meta: RequestMeta): Promise<ReadOutcome>;
   set(key: Buffer, value: Buffer, meta: RequestMeta): Promise<WriteOutcome>;
   delete(key: Buffer, meta: RequestMeta): Promise<WriteOutcome>;
+  /**
+   * Another phase has taken over: start no more background work (backfills, shadow reads). Requests already
+   * running finish under this phase.
+   */
+  retire?(): void;
 }
 
 export const HIT = (value: Buffer): ReadOutcome => ({ kind: 'hit', value });

@@ -1,6 +1,7 @@
-// The background repairer: drains the durable repair queue with the SPEC §4 protocol once both backends' breakers
-// let traffic through, at a bounded rate, removing a key only after its repair succeeded. Runs in the dual phases.
-
+// The background repairer: drains the durable repair queue, re-driving each due key into Kask from a fresh Redis
+// read (kask-repair.ts), at a bounded rate. A key is removed only after its repair succeeded. A failing key backs off
+// on its own (base × 2^failures, capped) and never holds up the others; a repair whose Kask write failed may still
+// land, so the key is recorded again with a fresh settle time instead. Runs in the phases that write Redis.
 import { LogRateLimit } from '../ops/log-rate-limit.js';
 import type { Logger } from '../ops/logging.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -8,50 +9,63 @@ import { keyForLog } from '../ops/phase-observer.js';
 import type { RepairQueueStatus } from '../ops/status-providers.js';
 import type { DualStores } from '../phases/dual-stores.js';
 import type { Breaker } from './breaker.js';
-import type { GuardedRedis } from './guarded-backends.js';
-import { repairKask } from './kask-repair.js';
-import { agrees, catchUpRedis, type Snapshot, snapshot } from './redis-catch-up.js';
-import type { QueuedKey, RepairDirection, RepairQueue } from './repair-queue.js';
+import { type RepairResult, repairKask } from './kask-repair.js';
+import type { QueuedKey } from './repair-ledger.js';
+import type { RepairQueue } from './repair-queue.js';
 import { TokenBucket } from './token-bucket.js';
 
 export interface RepairerOptions {
   queue: RepairQueue;
-  /** The stores as the dual phases use them (behind their breakers), from the live config. */
+  /**
+   * The stores as the repairer uses them, from the live config. Not behind the request path's breakers: a quiet host
+   * whose repairs fail must not open the breaker its requests use. The repairer pauses while those are open.
+   */
   stores: () => Promise<DualStores>;
-  redis: () => Promise<GuardedRedis>;
-  breakers: { kask: Breaker; redis: Breaker };
+  breakers: { kask: Pick<Breaker, 'state'>; redis: Pick<Breaker, 'state'> };
   ratePerSecond: number;
-  /** How long both stores must read unchanged before Redis is caught up with Kask (redis-catch-up.ts). */
-  quietMs: number;
-  /** Keys whose last failure is more recent than this wait (repair.settle_ms). */
+  /** How long a key whose Kask write failed waits before the next attempt (repair.settle_ms). */
   settleMs: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Keys repaired at once within a pass. */
+  concurrency?: number;
   metrics: Metrics;
   logger: Logger;
   /** Between passes while there is work (default 250 ms); idle, it looks once a second. */
   intervalMs?: number;
+  /** The clock (ms since the epoch); the protocol simulation runs on a virtual one. */
+  now?: () => number;
 }
 
 type RepairerState = 'stopped' | 'idle' | 'repairing' | 'waiting_for_backends';
-type Outcome = 'repaired' | 'healed' | 'retried';
+type Outcome = 'repaired' | 'retried';
 
 const BATCH_MAX = 100;
 const IDLE_INTERVAL_MS = 1000;
+const DEFAULT_CONCURRENCY = 4;
+
+/** base × 2^failures, capped: the wait before attempt number `failures + 1`. */
+export function backoffMs(failures: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.min(failures, 30));
+}
 
 export class Repairer {
   readonly #o: RepairerOptions;
+  readonly #now: () => number;
   readonly #bucket: TokenBucket;
   readonly #failureLog = new LogRateLimit(5, 60_000);
   #loop: Promise<void> | null = null;
   #wanted = false;
   #wake: (() => void) | null = null;
   #state: RepairerState = 'stopped';
-  #depth: Record<RepairDirection, number> = { kask: 0, redis: 0 };
+  #depth = 0;
   #lastPassAt: number | null = null;
   #lastError: string | null = null;
 
   constructor(opts: RepairerOptions) {
     this.#o = opts;
-    this.#bucket = new TokenBucket(opts.ratePerSecond);
+    this.#now = opts.now ?? Date.now;
+    this.#bucket = new TokenBucket(opts.ratePerSecond, this.#now);
   }
 
   /** Idempotent. */
@@ -63,60 +77,67 @@ export class Repairer {
     });
   }
 
-  /** Finishes the key in hand (bounded by the backends' timeouts), then stops; queued keys stay queued. */
+  /** Finishes the keys in hand (bounded by the request deadline), then stops; queued keys stay queued. */
   async stop(): Promise<void> {
     this.#wanted = false;
     this.#wake?.();
     await this.#loop;
   }
 
+  get running(): boolean {
+    return this.#loop !== null;
+  }
+
   /** For the admin API. Stopped (kask-only), it reports what it last knew and does not touch Redis. */
   async status(): Promise<RepairQueueStatus> {
     const running = this.#state !== 'stopped';
-    const oldest = await Promise.all(
-      (['kask', 'redis'] as const).map((d) =>
-        running ? this.#o.queue.oldest(d, 1).catch(() => [] as QueuedKey[]) : [],
-      ),
-    );
-    const first = Math.min(...oldest.flat().map((k) => k.firstFailureMs));
+    const next = running ? await this.#o.queue.next().catch(() => null) : null;
     const buffered = this.#o.queue.buffered;
     return {
-      depth: this.#depth.kask + this.#depth.redis + buffered,
-      kask_behind: this.#depth.kask,
-      redis_behind: this.#depth.redis,
+      depth: this.#depth + buffered,
       buffered,
       state: this.#state,
       rate_per_second: this.#o.ratePerSecond,
-      oldest_failure: Number.isFinite(first) ? new Date(first).toISOString() : null,
+      next_due: next === null ? null : new Date(next.dueMs).toISOString(),
       last_pass: this.#lastPassAt === null ? null : new Date(this.#lastPassAt).toISOString(),
       last_error: this.#lastError,
     };
+  }
+
+  /** One pass now (tests and the simulation drive it directly). */
+  async pass(): Promise<void> {
+    const { queue } = this.#o;
+    this.#lastPassAt = this.#now();
+    await queue.flush();
+    this.#depth = await queue.depth();
+    this.#state = this.#stateFor(this.#depth);
+    if (this.#state !== 'repairing') return;
+    const wanted = this.#bucket.take(Math.min(BATCH_MAX, this.#depth));
+    if (wanted === 0) return;
+    const entries = await queue.due(wanted);
+    this.#bucket.refund(wanted - entries.length);
+    if (entries.length === 0) return;
+    const stores = await this.#o.stores();
+    let next = 0;
+    const worker = async () => {
+      while (this.#wanted && next < entries.length) await this.#repair(stores, entries[next++]!);
+    };
+    const workers = Math.min(this.#o.concurrency ?? DEFAULT_CONCURRENCY, entries.length);
+    await Promise.all(Array.from({ length: workers }, worker));
   }
 
   async #run(): Promise<void> {
     const busy = this.#o.intervalMs ?? 250;
     while (this.#wanted) {
       try {
-        await this.#pass();
+        await this.pass();
       } catch (err) {
-        // Most likely Redis is away: keep looking at the busy pace so recovery is noticed at once.
+        // The queue itself is out of reach (Redis is away): look again at the busy pace so recovery is seen at once.
         this.#state = 'waiting_for_backends';
         this.#failed(err, null);
       }
       if (this.#wanted) await this.#sleep(this.#state === 'idle' ? IDLE_INTERVAL_MS : busy);
     }
-  }
-
-  async #pass(): Promise<void> {
-    const { queue } = this.#o;
-    this.#lastPassAt = Date.now();
-    await queue.flush();
-    this.#depth = await queue.depth();
-    this.#state = this.#stateFor(this.#depth.kask + this.#depth.redis);
-    if (this.#state !== 'repairing') return;
-    // Redis first: a key whose Redis copy is behind must not be re-driven into Kask from it.
-    if (this.#depth.redis > 0 && !(await this.#catchUpBatch())) return;
-    if (this.#depth.kask > 0 && this.#wanted) await this.#repairBatch();
   }
 
   #stateFor(depth: number): RepairerState {
@@ -125,89 +146,43 @@ export class Repairer {
     return kask.state === 'open' || redis.state === 'open' ? 'waiting_for_backends' : 'repairing';
   }
 
-  async #repairBatch(): Promise<void> {
-    const { queue } = this.#o;
-    const entries = await this.#take('kask');
-    const behind = await queue.present(
-      'redis',
-      entries.map((e) => e.key),
-    );
-    const stores = await this.#o.stores();
-    for (const [i, entry] of entries.entries()) {
-      if (!this.#wanted) break;
-      if (behind[i]) {
-        this.#bucket.refund(1); // its turn comes once Redis has caught up
-        continue;
+  /** One key; whatever happens, the others go on. */
+  async #repair(stores: DualStores, entry: QueuedKey): Promise<void> {
+    const result = await repairKask(stores, entry.key);
+    try {
+      if (result.kind === 'repaired') {
+        // Recorded again during the repair: it stays queued with its fresh due time.
+        this.#count((await this.#o.queue.complete(entry)) ? 'repaired' : 'retried', entry);
+      } else if (result.kind === 'deferred') {
+        this.#count('retried', entry); // convergence recorded it again itself
+      } else {
+        await this.#afterFailure(entry, result);
       }
-      try {
-        // Not converged: convergence has queued the key again itself; it stays.
-        if (!(await repairKask(stores, entry.key))) this.#count('retried', entry, 'kask');
-        else if (await queue.complete('kask', entry)) this.#count('repaired', entry, 'kask');
-        else this.#count('retried', entry, 'kask'); // recorded again during the repair: once more
-      } catch (err) {
-        this.#count('retried', entry, 'kask');
-        return this.#failed(err, entry);
-      }
+    } catch (err) {
+      this.#failed(err, entry); // the queue is out of reach; the key stays queued as it was
     }
   }
 
-  /** False when a backend failed: the pass ends there. */
-  async #catchUpBatch(): Promise<boolean> {
-    const [stores, redis] = await Promise.all([this.#o.stores(), this.#o.redis()]);
-    const waiting: Array<{ entry: QueuedKey; before: Snapshot }> = [];
-    for (const entry of await this.#take('redis')) {
-      try {
-        const before = await snapshot(stores, entry.key);
-        if (agrees(stores, before)) await this.#completeHealed(entry);
-        else waiting.push({ entry, before });
-      } catch (err) {
-        this.#count('retried', entry, 'redis');
-        this.#failed(err, entry);
-        return false;
-      }
+  async #afterFailure(entry: QueuedKey, result: Extract<RepairResult, { kind: 'failed' }>): Promise<void> {
+    this.#o.metrics.repairFailures.inc({ backend: result.backend });
+    this.#count('retried', entry);
+    this.#failed(result.error, entry);
+    const backoff = this.#now() + backoffMs(entry.failures, this.#o.backoffBaseMs, this.#o.backoffMaxMs);
+    if (!result.kaskOutcomeUnknown) {
+      await this.#o.queue.retryAt(entry, backoff);
+      return;
     }
-    if (waiting.length === 0) return true;
-    if (!(await this.#sleep(this.#o.quietMs))) return false;
-    for (const { entry, before } of waiting) {
-      try {
-        const result = await catchUpRedis(stores, redis, entry.key, before);
-        if (result === 'busy') this.#count('retried', entry, 'redis');
-        else await this.#completeHealed(entry);
-      } catch (err) {
-        this.#count('retried', entry, 'redis');
-        this.#failed(err, entry);
-        return false;
-      }
-    }
-    return true;
+    // The write may still land: the next attempt must come after it could have. Recording the key again also moves
+    // its generation on, so another sidecar's repair of it that finishes meanwhile cannot remove it.
+    const due = Math.max(backoff, this.#now() + this.#o.settleMs);
+    await this.#o.queue.retryAt(entry, due);
+    this.#o.queue.recordDue(entry.key, 'repair_failed', due);
   }
 
-  async #completeHealed(entry: QueuedKey): Promise<void> {
-    const removed = await this.#o.queue.complete('redis', entry);
-    this.#count(removed ? 'healed' : 'retried', entry, 'redis'); // recorded again meanwhile: once more
-  }
-
-  /** The oldest settled keys of one direction, as many as the rate limit allows now. */
-  async #take(direction: RepairDirection): Promise<QueuedKey[]> {
-    const wanted = this.#bucket.take(Math.min(BATCH_MAX, this.#depth[direction]));
-    if (wanted === 0) return [];
-    const settledBefore = Date.now() - this.#o.settleMs;
-    const entries = (await this.#o.queue.oldest(direction, wanted)).filter(
-      (e) => e.lastFailureMs <= settledBefore,
-    );
-    this.#bucket.refund(wanted - entries.length);
-    return entries;
-  }
-
-  #count(outcome: Outcome, entry: QueuedKey, direction: RepairDirection): void {
+  #count(outcome: Outcome, entry: QueuedKey): void {
     this.#o.metrics.repairs.inc({ outcome });
     this.#o.logger.debug(
-      {
-        'event.action': 'repair',
-        'event.outcome': outcome,
-        'kmp.key': keyForLog(entry.key),
-        'kmp.repair.direction': direction,
-      },
+      { 'event.action': 'repair', 'event.outcome': outcome, 'kmp.key': keyForLog(entry.key) },
       `repair ${outcome}`,
     );
   }
@@ -221,11 +196,11 @@ export class Repairer {
         'event.action': 'repair',
         'event.outcome': 'failure',
         'error.message': this.#lastError,
-        'error.code': (err as { code?: unknown }).code,
+        'error.code': (err as { code?: unknown } | null)?.code,
         'kmp.key': entry ? keyForLog(entry.key) : undefined,
         'kmp.suppressed_lines': suppressed,
       },
-      'repair attempt failed; the key stays queued',
+      'repair attempt failed; the key stays queued and backs off',
     );
   }
 

@@ -1,14 +1,16 @@
 // Everything resilience adds to one sidecar, built in one place: the breakers around Kask and Redis, the durable
 // repair queue the phases record into, and the repairer that drains it while a dual phase is in force.
 import type { LiveConfig } from '../config/reload.js';
-import type { PhaseName } from '../config/schema.js';
+import { type PhaseName, REDIS_WRITING_PHASES } from '../config/schema.js';
 import type { Logger } from '../ops/logging.js';
 import type { Metrics } from '../ops/metrics.js';
+import { dualStoresFor } from '../phases/build.js';
 import type { BackgroundWork, DualStores, KaskApi } from '../phases/dual-stores.js';
 import type { PhaseObserver } from '../phases/observer.js';
 import type { RedisStore } from '../redis/store.js';
 import { type Breakers, createBreakers } from './breakers.js';
 import { GuardedKask, GuardedRedis } from './guarded-backends.js';
+import { RedisRepairLedger } from './repair-ledger.js';
 import { RepairQueue } from './repair-queue.js';
 import { Repairer } from './repairer.js';
 
@@ -29,7 +31,7 @@ export interface Resilience {
   redis: () => Promise<GuardedRedis>;
   repairs: RepairQueue;
   repairer: Repairer;
-  /** Runs the repairer in the dual phases only. */
+  /** Runs the repairer in the phases that write Redis only. */
   phaseChanged(name: PhaseName): void;
   /** Stops the repairer, stores what the queue still buffers (the rest is counted lost), stops the breakers. */
   close(): Promise<void>;
@@ -51,34 +53,30 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     return guarded;
   };
   const repairs = new RepairQueue({
-    redis,
+    ledger: new RedisRepairLedger(redis),
     maxQueueKeys: config.repair.maxQueueKeys,
     bufferKeys: config.repair.bufferKeys,
+    settleMs: config.repair.settleMs,
     metrics: deps.metrics,
     logger: deps.logger,
   });
-  const stores = async (): Promise<DualStores> => {
-    const live = deps.live.config;
-    return {
-      kask,
-      redis: await redis(),
-      values: { type: live.values.envelopeType, hmacKey: live.values.hmacKey },
-      redisTtlSeconds: live.redis.ttlSeconds,
-      convergenceMaxRounds: live.migration.convergenceMaxRounds,
+  // The repairer calls the backends directly, not through the request path's breakers (see RepairerOptions).
+  const stores = async (): Promise<DualStores> =>
+    dualStoresFor(deps.live.config, {
+      kask: deps.kask,
+      redis: await deps.redis(),
       observer: deps.observer,
       repairs,
       background: deps.background,
-    };
-  };
+    });
   const repairer = new Repairer({
     queue: repairs,
     stores,
-    redis,
     breakers,
     ratePerSecond: config.repair.ratePerSecond,
-    // Twice the longest gap a writer can leave between its Redis write and its Kask write.
-    quietMs: 2 * (config.kask.requestTimeoutMs + config.redis.commandTimeoutMs),
     settleMs: config.repair.settleMs,
+    backoffBaseMs: config.repair.backoffBaseMs,
+    backoffMaxMs: config.repair.backoffMaxMs,
     metrics: deps.metrics,
     logger: deps.logger,
   });
@@ -89,8 +87,8 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     repairs,
     repairer,
     phaseChanged(name) {
-      if (name === 'kask-only') void repairer.stop();
-      else repairer.start();
+      if (REDIS_WRITING_PHASES.includes(name)) repairer.start();
+      else void repairer.stop();
     },
     async close() {
       await repairer.stop();

@@ -1,5 +1,6 @@
-// The durable repair queue against a real redis-server: deduplication, first-failure scores, generation-guarded
-// removal, the bounded in-memory buffer while Redis is away, and "lost" (counted and logged) when nothing can hold a key.
+// The durable repair queue against a real redis-server: deduplication, due times (settle, then per-key backoff),
+// generation-guarded removal and rescheduling, the bounded in-memory buffer while Redis is away, and "lost" (counted
+// and logged) when nothing can hold a key.
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -9,7 +10,8 @@ import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.j
 import { RedisStore } from '../../src/redis/store.js';
 import { createBreakers } from '../../src/resilience/breakers.js';
 import { GuardedRedis } from '../../src/resilience/guarded-backends.js';
-import { REPAIR_KEYS, RepairQueue } from '../../src/resilience/repair-queue.js';
+import { RedisRepairLedger, REPAIR_QUEUE_KEYS } from '../../src/resilience/repair-ledger.js';
+import { RepairQueue } from '../../src/resilience/repair-queue.js';
 import { waitFor } from './support/wait.js';
 
 let server: LocalRedis;
@@ -38,12 +40,15 @@ async function setup(limits: { maxQueueKeys?: number; bufferKeys?: number } = {}
   });
   await store.connect();
   const redis = new GuardedRedis(store, breakers.redis);
+  const clock = { now: 1_000_000 };
   const queue = new RepairQueue({
-    redis: async () => redis,
+    ledger: new RedisRepairLedger(async () => redis),
     maxQueueKeys: limits.maxQueueKeys ?? 1000,
     bufferKeys: limits.bufferKeys ?? 1000,
+    settleMs: SETTLE_MS,
     metrics,
     logger,
+    now: () => clock.now,
   });
   const outcome = async (name: string) =>
     (await metrics.repairs.get()).values.find((v) => v.labels.outcome === name)?.value ?? 0;
@@ -52,56 +57,71 @@ async function setup(limits: { maxQueueKeys?: number; bufferKeys?: number } = {}
     breakers.shutdown();
     await store.close();
   };
-  return { queue, lines, outcome, done, store };
+  return { queue, lines, outcome, done, store, clock };
 }
 
+const SETTLE_MS = 15_000;
+
 describe('repair queue', () => {
-  it('keeps one entry per key with its first-failure time, binary-safe, under the documented keys', async () => {
+  it('keeps one entry per key, due one settle time after its latest failure, binary-safe, under the documented keys', async () => {
     await admin.flushall();
-    const { queue, outcome, done } = await setup();
+    const { queue, outcome, done, clock } = await setup();
     const key = Buffer.from([0x67, 0x00, 0xff, 0x3a]);
-    const before = Date.now();
     queue.record(key, 'kask_write_failed');
     await queue.flush();
-    const score = Number(await admin.zscore(REPAIR_KEYS.kask.queue, key));
-    expect(score).toBeGreaterThanOrEqual(before);
-    queue.record(key, 'backfill_failed');
+    expect(Number(await admin.zscore(REPAIR_QUEUE_KEYS.queue, key))).toBe(clock.now + SETTLE_MS);
+    clock.now += 5_000;
+    queue.record(key, 'backfill_failed'); // a fresh failure: a fresh settle time
     queue.record(Buffer.from('other'), 'not_converged');
     await queue.flush();
-    expect(await admin.zcard(REPAIR_KEYS.kask.queue)).toBe(2);
-    expect(Number(await admin.zscore(REPAIR_KEYS.kask.queue, key))).toBe(score);
-    expect(await queue.depth()).toEqual({ kask: 2, redis: 0 });
-    const [oldest] = await queue.oldest('kask', 1);
-    expect(oldest!.key.equals(key)).toBe(true);
+    expect(await admin.zcard(REPAIR_QUEUE_KEYS.queue)).toBe(2);
+    expect(Number(await admin.zscore(REPAIR_QUEUE_KEYS.queue, key))).toBe(clock.now + SETTLE_MS);
+    expect(await queue.depth()).toBe(2);
+    expect(await queue.due(10)).toEqual([]); // nothing has settled yet
+    clock.now += SETTLE_MS;
+    const due = await queue.due(10);
+    expect(due.map((e) => e.key)).toEqual([key, Buffer.from('other')]);
+    expect(due[0]).toMatchObject({ generation: '2:0', failures: 0 });
     expect(await outcome('queued')).toBe(3);
     await done();
   });
 
-  it('files writes Redis missed under the redis direction', async () => {
+  it('never moves a due time earlier: a backoff in force outlasts a new failure', async () => {
     await admin.flushall();
-    const { queue, done } = await setup();
-    queue.record(Buffer.from('a'), 'redis_write_failed');
-    queue.record(Buffer.from('b'), 'redis_delete_failed');
+    const { queue, done, clock } = await setup();
+    const key = Buffer.from('k');
+    queue.record(key, 'kask_write_failed');
     await queue.flush();
-    expect(await queue.depth()).toEqual({ kask: 0, redis: 2 });
-    expect(await queue.present('redis', [Buffer.from('a'), Buffer.from('x')])).toEqual([true, false]);
+    clock.now += SETTLE_MS;
+    const [entry] = await queue.due(10);
+    expect(await queue.retryAt(entry!, clock.now + 600_000)).toBe(true);
+    queue.record(key, 'kask_write_failed');
+    await queue.flush();
+    expect(Number(await admin.zscore(REPAIR_QUEUE_KEYS.queue, key))).toBe(clock.now + 600_000);
+    clock.now += 600_000;
+    const [later] = await queue.due(10);
+    expect(later).toMatchObject({ generation: '2:1', failures: 1 });
     await done();
   });
 
-  it('removes a repaired key only if nothing recorded it again during the repair', async () => {
+  it('removes or reschedules a key only if nothing recorded it again meanwhile', async () => {
     await admin.flushall();
-    const { queue, done } = await setup();
+    const { queue, done, clock } = await setup();
     queue.record(Buffer.from('k'), 'kask_write_failed');
     await queue.flush();
-    const [entry] = await queue.oldest('kask', 10);
+    clock.now += SETTLE_MS;
+    const [entry] = await queue.due(10);
     queue.record(Buffer.from('k'), 'kask_write_failed'); // a new failure while "repairing"
     await queue.flush();
-    expect(await queue.complete('kask', entry!)).toBe(false);
-    expect(await queue.depth()).toEqual({ kask: 1, redis: 0 });
-    const [again] = await queue.oldest('kask', 10);
-    expect(await queue.complete('kask', again!)).toBe(true);
-    expect(await queue.depth()).toEqual({ kask: 0, redis: 0 });
-    expect(await admin.hlen(REPAIR_KEYS.kask.generations)).toBe(0);
+    expect(await queue.complete(entry!)).toBe(false);
+    expect(await queue.retryAt(entry!, clock.now + 1)).toBe(false);
+    expect(await queue.depth()).toBe(1);
+    expect(await queue.due(10)).toEqual([]); // the new failure's settle time holds
+    clock.now += SETTLE_MS;
+    const [again] = await queue.due(10);
+    expect(await queue.complete(again!)).toBe(true);
+    expect(await queue.depth()).toBe(0);
+    expect(await admin.hlen(REPAIR_QUEUE_KEYS.generations)).toBe(0);
     await done();
   });
 
@@ -114,7 +134,7 @@ describe('repair queue', () => {
     expect(queue.buffered).toBe(1);
     await server.restart();
     await waitFor(async () => queue.buffered === 0, 8_000, 'the buffer to flush');
-    expect(await admin.zcard(REPAIR_KEYS.kask.queue)).toBe(1);
+    expect(await admin.zcard(REPAIR_QUEUE_KEYS.queue)).toBe(1);
     expect(await outcome('lost')).toBe(0);
     await done();
   });

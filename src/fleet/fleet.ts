@@ -1,0 +1,129 @@
+// One sidecar's part in the fleet: its heartbeat in the registry, the fleet gauge, and the fleet half of the phase
+// guard (ops/phase-control.ts asks it before any change).
+import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
+import type { Logger } from '../ops/logging.js';
+import type { RedisStore } from '../redis/store.js';
+import { compatiblePhases, REDIS_TRUSTING_PHASES } from './ladder.js';
+import type { FleetMember, FleetRegistry, KaskOnlyMarker } from './registry.js';
+
+/** The sidecar's Redis, opened lazily: `open()` connects if needed, `opened()` never does. */
+export interface FleetRedis {
+  open(): Promise<RedisStore>;
+  opened(): Promise<RedisStore> | null;
+}
+
+export interface FleetOptions {
+  registry: FleetRegistry;
+  redis: FleetRedis;
+  heartbeatIntervalMs: number;
+  logger: Logger;
+  /** Told the live members by phase after every heartbeat (kmp_fleet_members). */
+  onMembers?: (byPhase: Map<PhaseName, number>) => void;
+}
+
+export interface FleetView {
+  instance: string;
+  members: FleetMember[];
+  kask_only_entered: KaskOnlyMarker | null;
+}
+
+export class Fleet {
+  readonly #o: FleetOptions;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(opts: FleetOptions) {
+    this.#o = opts;
+  }
+
+  /** Publishes the phase in force now and then every heartbeat interval (whenever a Redis connection is open). */
+  start(): void {
+    void this.beat();
+    this.#timer = setInterval(() => void this.beat(), this.#o.heartbeatIntervalMs);
+    this.#timer.unref();
+  }
+
+  /** The phase in force changed (after a claim, or back to the actual phase after a failed switch). */
+  phaseChanged(phase: PhaseName, leaving: PhaseName | null): void {
+    this.#o.registry.setPhase(phase, leaving);
+    void this.beat();
+  }
+
+  restore(): void {
+    void this.beat();
+  }
+
+  async beat(): Promise<void> {
+    const open = this.#o.redis.opened();
+    if (open === null) return;
+    try {
+      const redis = await open;
+      await this.#o.registry.publish(redis);
+      if (this.#o.onMembers) {
+        const byPhase = new Map<PhaseName, number>();
+        for (const m of await this.#o.registry.members(redis))
+          byPhase.set(m.phase, (byPhase.get(m.phase) ?? 0) + 1);
+        this.#o.onMembers(byPhase);
+      }
+    } catch {
+      // Redis is away: the record expires, which is what other sidecars should see. Readiness reports Redis.
+    }
+  }
+
+  /**
+   * The fleet half of the guard: claims `to` in the registry, or says why not. Forced, it still records the change
+   * (so the fleet view stays true) but checks nothing.
+   */
+  async claim(from: PhaseName, to: PhaseName, force: boolean): Promise<string | null> {
+    let redis: RedisStore;
+    try {
+      redis = await this.#o.redis.open();
+    } catch (err) {
+      if (force) return null;
+      return `cannot reach Redis to read the fleet registry (${(err as Error).message}); force the change if you must`;
+    }
+    const allowed = force ? PHASE_NAMES : compatiblePhases(to);
+    let result: Awaited<ReturnType<FleetRegistry['claim']>>;
+    try {
+      result = await this.#o.registry.claim(redis, from, to, allowed, {
+        checkSticky: !force && REDIS_TRUSTING_PHASES.includes(to),
+        setSticky: to === 'kask-only',
+      });
+    } catch (err) {
+      if (force) return null;
+      return `cannot read the fleet registry (${(err as Error).message}); force the change if you must`;
+    }
+    if (result.kind === 'claimed') return null;
+    if (result.kind === 'sticky') {
+      const since = result.marker ? ` (since ${result.marker.entered_at}, by ${result.marker.instance})` : '';
+      return `${to} refused: a host has run kask-only${since}, so Redis misses writes and ${to} would trust it; to go back anyway, force the change (docs/runbook.md, "Rolling back")`;
+    }
+    const list = result.offenders.map((m) => `${m.instance} (${describePhase(m)})`).join(', ');
+    return `${to} refused: live sidecars run phases that must not share a fleet with ${to} (only ${compatiblePhases(to).join(', ')} may): ${list}; move them first (kask-migration-proxy phase status --fleet)`;
+  }
+
+  async view(): Promise<FleetView> {
+    const redis = await this.#o.redis.open();
+    const [members, marker] = await Promise.all([
+      this.#o.registry.members(redis),
+      this.#o.registry.kaskOnlyMarker(redis),
+    ]);
+    return { instance: this.#o.registry.instance, members, kask_only_entered: marker };
+  }
+
+  /** Stops the heartbeat and removes this member's record. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    const open = this.#o.redis.opened();
+    if (open === null) return;
+    try {
+      await this.#o.registry.leave(await open);
+    } catch {
+      // it expires on its own
+    }
+  }
+}
+
+function describePhase(m: FleetMember): string {
+  return m.settling ? `${m.phase}, still settling ${m.settling}` : m.phase;
+}
