@@ -1,8 +1,8 @@
 // Every phase change (admin API, SIGHUP) goes through here: one at a time, in order, behind the kask-only guard.
 import type { MarkerRead } from '../bulk/completion-marker.js';
 import { COMPLETION_MARKER_KEY } from '../bulk/completion-marker.js';
-import type { PhaseName } from '../config/schema.js';
-import { stopsReadingRedis } from '../fleet/ladder.js';
+import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
+import { compatiblePhases, rung, stopsReadingRedis } from '../fleet/ladder.js';
 import type { PhaseSwitch } from '../phases/phase-switch.js';
 import { errorFields, type Logger } from './logging.js';
 
@@ -25,6 +25,16 @@ export type PhaseChange =
   | { kind: 'unchanged'; phase: PhaseName }
   | { kind: 'refused'; from: PhaseName; to: PhaseName; reason: string }
   | { kind: 'failed'; from: PhaseName; to: PhaseName; reason: string };
+
+/**
+ * One rung at a time, on this host as in the fleet: requests of the old phase still run while the new one serves,
+ * so the two must be neighbours.
+ */
+function stepRefusal(from: PhaseName, to: PhaseName): string | null {
+  if (Math.abs(rung(to) - rung(from)) <= 1) return null;
+  const next = compatiblePhases(from).filter((p) => p !== from);
+  return `${to} refused: phases change one rung of the ladder at a time (${PHASE_NAMES.join(' → ')}); from ${from} the next step is ${next.join(' or ')}`;
+}
 
 /** What the guard needs from the fleet registry. */
 export interface FleetGuard {
@@ -69,7 +79,8 @@ export class PhaseControl {
   async refusal(to: PhaseName, force: boolean): Promise<string | null> {
     const from = this.phase;
     if (!force) {
-      const local = (await this.#markerRefusal(from, to)) ?? (await this.#repairRefusal(to));
+      const local =
+        stepRefusal(from, to) ?? (await this.#markerRefusal(from, to)) ?? (await this.#repairRefusal(to));
       if (local !== null) return local;
     }
     return this.fleet.claim(from, to, force);

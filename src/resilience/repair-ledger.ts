@@ -1,7 +1,6 @@
 // Where the repair queue lives durably: a few atomic operations on a shared store. In production that is Redis
 // (RedisRepairLedger, one script per operation, so sidecars never interleave inside one); the protocol simulation
 // (test/simulation/) supplies its own, which is why the queue logic talks to this interface and not to Redis.
-import type { Redis } from 'ioredis';
 import type { GuardedRedis } from './guarded-backends.js';
 import { COMPLETE_SCRIPT, DUE_SCRIPT, RECORD_SCRIPT, RETRY_SCRIPT } from './repair-scripts.js';
 
@@ -42,6 +41,11 @@ export function parseGeneration(generation: string): number {
   return Number.isSafeInteger(failures) ? failures : 0;
 }
 
+/** ioredis has EVAL with Buffer replies (keys are binary) on Redis and Cluster alike, but does not type it. */
+interface EvalBuffer {
+  evalBuffer(script: string, numKeys: number, ...args: Array<string | Buffer>): Promise<unknown>;
+}
+
 export class RedisRepairLedger implements RepairLedger {
   constructor(readonly redis: () => Promise<GuardedRedis>) {}
 
@@ -63,8 +67,13 @@ export class RedisRepairLedger implements RepairLedger {
   async due(nowMs: number, count: number): Promise<QueuedKey[]> {
     const { redis, keys } = await this.#keys();
     const flat = (await redis.command('EVAL', (c) =>
-      // evalBuffer exists on Cluster too (commands are shared); its typings only name it on Redis.
-      (c as Redis).evalBuffer(DUE_SCRIPT, 2, ...keys, String(Math.floor(nowMs)), String(count)),
+      (c as unknown as EvalBuffer).evalBuffer(
+        DUE_SCRIPT,
+        2,
+        ...keys,
+        String(Math.floor(nowMs)),
+        String(count),
+      ),
     )) as Buffer[];
     const out: QueuedKey[] = [];
     for (let i = 0; i + 2 < flat.length; i += 3) {

@@ -1,5 +1,6 @@
-// The admin API against a real sidecar: bearer-token auth (401s, no token configured), the kask-only guard with
-// its refusal, force, and the bulk copy's completion marker (also read over a short-lived connection in kask-only).
+// The admin API against a real sidecar: bearer-token auth (401s, no token configured), the phase guard (one rung at
+// a time, the copy's completion marker, the repair queue, the fleet registry, no way back after kask-only) with its
+// refusals and force, and the completion marker read over a short-lived connection in kask-only.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   COMPLETION_MARKER_KEY,
@@ -8,9 +9,11 @@ import {
   writeCompletionMarker,
 } from '../../src/bulk/completion-marker.js';
 import { loadConfig } from '../../src/config/load.js';
+import { FLEET_KEYS } from '../../src/fleet/registry.js';
 import { bearerCheck } from '../../src/ops/admin-auth.js';
 import { createMarkerProbe } from '../../src/ops/marker-probe.js';
 import { RedisStore } from '../../src/redis/store.js';
+import { REPAIR_QUEUE_KEYS } from '../../src/resilience/repair-ledger.js';
 import { useBackends } from '../support/backends.js';
 import { admin, logLines, type OpsSidecar, setPhase, startOpsSidecar, TOKEN } from './ops-support.js';
 
@@ -77,7 +80,9 @@ describe('admin API with a token', () => {
   });
   afterEach(async () => {
     await deleteCompletionMarker(store);
-    await setPhase(sidecar.adminUrl, 'migration');
+    await backends.redis.del(FLEET_KEYS.kaskOnlyEntered);
+    await setPhase(sidecar.adminUrl, 'migration', true);
+    await backends.redis.hdel(FLEET_KEYS.members, 'other-host:8081');
   });
 
   it('answers 401 JSON with a Bearer challenge to a missing or wrong token, on every route', async () => {
@@ -86,6 +91,7 @@ describe('admin API with a token', () => {
         ['GET', '/phase'],
         ['PUT', '/phase'],
         ['GET', '/status'],
+        ['GET', '/fleet'],
         ['GET', '/nope'],
       ] as const) {
         const res = await admin(sidecar.adminUrl, method, path, {
@@ -117,27 +123,30 @@ describe('admin API with a token', () => {
     }
   });
 
-  it('refuses kask-only without the completion marker, explaining why (409)', async () => {
-    const res = await setPhase(sidecar.adminUrl, 'kask-only');
+  it('refuses kask-primary (it stops reading Redis) without the completion marker, explaining why (409)', async () => {
+    const res = await setPhase(sidecar.adminUrl, 'kask-primary');
     expect(res.status).toBe(409);
-    expect(res.json).toMatchObject({ error: 'refused', phase: 'migration', requested: 'kask-only' });
+    expect(res.json).toMatchObject({ error: 'refused', phase: 'migration', requested: 'kask-primary' });
     expect(res.json.reason).toContain(COMPLETION_MARKER_KEY);
     expect(res.json.reason).toContain('force');
     expect((await admin(sidecar.adminUrl, 'GET', '/phase')).json.phase).toBe('migration');
   });
 
-  it('enters kask-only when forced, and leaving it needs no guard', async () => {
-    const res = await setPhase(sidecar.adminUrl, 'kask-only', true);
-    expect(res).toMatchObject({
+  it('moves one rung of the ladder at a time unless forced', async () => {
+    await writeCompletionMarker(store, MARKER);
+    const jump = await setPhase(sidecar.adminUrl, 'kask-only');
+    expect(jump.status).toBe(409);
+    expect(jump.json.reason).toContain('one rung of the ladder at a time');
+    expect(jump.json.reason).toContain('from migration the next step is dual-write or kask-primary');
+    const forced = await setPhase(sidecar.adminUrl, 'kask-only', true);
+    expect(forced).toMatchObject({
       status: 200,
       json: { phase: 'kask-only', previous: 'migration', changed: true, forced: true },
     });
-    const back = await setPhase(sidecar.adminUrl, 'dual-write');
-    expect(back.json).toMatchObject({ phase: 'dual-write', previous: 'kask-only', changed: true });
-    expect((await setPhase(sidecar.adminUrl, 'dual-write')).json.changed).toBe(false);
+    expect((await setPhase(sidecar.adminUrl, 'kask-only')).json.changed).toBe(false);
   });
 
-  it('enters kask-only once the bulk copy has recorded completion, and /status shows the marker', async () => {
+  it('climbs the ladder once the bulk copy has recorded completion, and /status shows the marker', async () => {
     await writeCompletionMarker(store, MARKER);
     const status = await admin(sidecar.adminUrl, 'GET', '/status');
     expect(status.json).toMatchObject({
@@ -148,20 +157,73 @@ describe('admin API with a token', () => {
     // Filled in by the breakers and the repair queue through the status provider hooks.
     expect(Array.isArray(status.json.breakers)).toBe(true);
     expect(status.json).toHaveProperty('repair_queue');
-    const res = await setPhase(sidecar.adminUrl, 'kask-only');
-    expect(res).toMatchObject({ status: 200, json: { phase: 'kask-only', forced: false } });
+    for (const [from, to] of [
+      ['migration', 'kask-primary'],
+      ['kask-primary', 'redis-shadow'],
+      ['redis-shadow', 'kask-only'],
+    ]) {
+      const res = await setPhase(sidecar.adminUrl, to!);
+      expect(res).toMatchObject({ status: 200, json: { phase: to, previous: from, forced: false } });
+    }
+  });
+
+  it('refuses a return to a phase that trusts Redis once kask-only was entered, until forced', async () => {
+    await writeCompletionMarker(store, MARKER);
+    for (const to of ['kask-primary', 'redis-shadow', 'kask-only'])
+      expect((await setPhase(sidecar.adminUrl, to)).status).toBe(200);
+    expect((await setPhase(sidecar.adminUrl, 'redis-shadow')).status).toBe(200);
+    const back = await setPhase(sidecar.adminUrl, 'kask-primary');
+    expect(back.status).toBe(409);
+    expect(back.json.reason).toContain('a host has run kask-only');
+    expect((await setPhase(sidecar.adminUrl, 'kask-primary', true)).status).toBe(200);
+  });
+
+  it('refuses a phase that is not a neighbour of every live sidecar, naming them; /fleet lists the fleet', async () => {
+    await writeCompletionMarker(store, MARKER);
+    const other = {
+      instance: 'other-host:8081',
+      host: 'other-host',
+      pid: 1,
+      version: '0.1.0',
+      phase: 'dual-write',
+      settling: null,
+      settles_at_ms: 0,
+      heartbeat_at_ms: Date.now(),
+      expires_at_ms: Date.now() + 60_000,
+      started_at_ms: Date.now(),
+    };
+    await backends.redis.hset(FLEET_KEYS.members, other.instance, JSON.stringify(other));
+    const res = await setPhase(sidecar.adminUrl, 'kask-primary');
+    expect(res.status).toBe(409);
+    expect(res.json.reason).toContain('other-host:8081 (dual-write)');
+    expect((await admin(sidecar.adminUrl, 'GET', '/phase')).json.phase).toBe('migration');
+    const fleet = await admin(sidecar.adminUrl, 'GET', '/fleet');
+    const phases = (fleet.json.members as Array<{ instance: string; phase: string }>).map((m) => m.phase);
+    expect(phases.sort()).toEqual(['dual-write', 'migration']);
+    // Once the other host has moved on (its record says migration), the change goes through.
+    await backends.redis.hset(
+      FLEET_KEYS.members,
+      other.instance,
+      JSON.stringify({ ...other, phase: 'migration' }),
+    );
+    expect((await setPhase(sidecar.adminUrl, 'kask-primary')).status).toBe(200);
   });
 
   it('refuses kask-only while keys wait in the repair queue, even with the marker; force still works', async () => {
     await writeCompletionMarker(store, MARKER);
-    // A key waiting for repair (documented queue key); settle_ms keeps the repairer off it for a while.
-    const queue = 'kmp:{repair}:kask';
-    await backends.redis.zadd(queue, Date.now(), 'global:echo:seen:alert:time:waiting');
+    expect((await setPhase(sidecar.adminUrl, 'kask-primary')).status).toBe(200);
+    expect((await setPhase(sidecar.adminUrl, 'redis-shadow')).status).toBe(200);
+    // A key waiting for repair (documented queue key), due in a minute, so the repairer leaves it alone.
+    await backends.redis.zadd(
+      REPAIR_QUEUE_KEYS.queue,
+      Date.now() + 60_000,
+      'global:echo:seen:alert:time:waiting',
+    );
     try {
       const deadline = Date.now() + 5_000;
       let res = await setPhase(sidecar.adminUrl, 'kask-only');
       while (res.status !== 409 && Date.now() < deadline) {
-        if (res.status === 200) await setPhase(sidecar.adminUrl, 'migration'); // the repairer had not counted it yet
+        if (res.status === 200) await setPhase(sidecar.adminUrl, 'redis-shadow', true); // not counted yet
         await new Promise((r) => setTimeout(r, 100));
         res = await setPhase(sidecar.adminUrl, 'kask-only');
       }
@@ -172,7 +234,7 @@ describe('admin API with a token', () => {
         forced: true,
       });
     } finally {
-      await backends.redis.del(queue);
+      await backends.redis.del(REPAIR_QUEUE_KEYS.queue);
     }
   });
 
@@ -182,7 +244,7 @@ describe('admin API with a token', () => {
       Buffer.from(JSON.stringify({ ...MARKER, shards: { count: 2, done: [1] } })),
       0,
     );
-    const res = await setPhase(sidecar.adminUrl, 'kask-only');
+    const res = await setPhase(sidecar.adminUrl, 'kask-primary');
     expect(res.status).toBe(409);
     expect(res.json.reason).toContain('shard 0 of 2');
   });

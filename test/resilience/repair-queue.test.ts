@@ -10,7 +10,7 @@ import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.j
 import { RedisStore } from '../../src/redis/store.js';
 import { createBreakers } from '../../src/resilience/breakers.js';
 import { GuardedRedis } from '../../src/resilience/guarded-backends.js';
-import { RedisRepairLedger, REPAIR_QUEUE_KEYS } from '../../src/resilience/repair-ledger.js';
+import { REPAIR_QUEUE_KEYS, RedisRepairLedger } from '../../src/resilience/repair-ledger.js';
 import { RepairQueue } from '../../src/resilience/repair-queue.js';
 import { waitFor } from './support/wait.js';
 
