@@ -65,17 +65,33 @@ describe('phase CLI', () => {
     expect((await cli(withAdmin('set', 'dual-write'))).stdout).toBe('phase: dual-write (unchanged)\n');
   });
 
-  it('is refused kask-only without the completion marker (exit 1, one line with the reason), unless forced', async () => {
-    const refused = await cli(withAdmin('set', 'kask-only'));
+  it('is refused a phase that stops reading Redis without the completion marker (exit 1, one line), unless forced', async () => {
+    // Back to migration first (the previous test left dual-write): from dual-write, kask-primary is two rungs away.
+    expect((await cli(withAdmin('set', 'migration'))).code).toBe(0);
+    const refused = await cli(withAdmin('set', 'kask-primary'));
     expect(refused.code).toBe(1);
     expect(refused.stdout).toBe('');
     expect(oneLine(refused.stderr)).toBe(true);
     expect(refused.stderr).toMatch(
-      /^kask-migration-proxy phase: refused \(HTTP 409\): kask-only refused: .*kmp:copy:completed/,
+      /^kask-migration-proxy phase: refused \(HTTP 409\): kask-primary refused: .*kmp:copy:completed/,
     );
-    const forced = await cli(withAdmin('set', 'kask-only', '--force'));
-    expect(forced).toMatchObject({ code: 0, stdout: 'phase: dual-write -> kask-only (forced)\n' });
+    const forced = await cli(withAdmin('set', 'kask-primary', '--force'));
+    expect(forced).toMatchObject({ code: 0, stdout: 'phase: migration -> kask-primary (forced)\n' });
     expect((await cli(withAdmin('set', 'migration'))).code).toBe(0);
+  });
+
+  it('lists the fleet as a table, or as JSON', async () => {
+    const table = await cli(withAdmin('status', '--fleet'));
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^INSTANCE +HOST +PHASE +VERSION +HEARTBEAT\n/);
+    expect(table.stdout).toMatch(/ \* +\S+ +migration/);
+    expect(table.stdout).toContain('1 migration');
+    expect(table.stdout).toContain('kask-only entered: never');
+    const json = await cli(withAdmin('status', '--fleet', '--json'));
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      members: [{ phase: 'migration' }],
+      kask_only_entered: null,
+    });
   });
 
   it('prints /status as JSON', async () => {
@@ -109,6 +125,8 @@ describe('phase CLI', () => {
       ['jump'],
       ['get', 'extra'],
       ['get', '--force'],
+      ['get', '--fleet'],
+      ['status', '--json'],
       ['--nope'],
     ]) {
       const run = await cli(args);
