@@ -1,4 +1,4 @@
-// Phase flips under load: dual-write ↔ migration ↔ kask-only (forced) through the admin API while many clients
+// Phase flips under load: through every phase of the ladder (forced: the guard has its own tests) while many clients
 // read and write. No request may fail, and every read must be the answer of one phase that was in force while it
 // ran: seeded keys whose Redis and Kask values differ make each answer reveal the phase that served it.
 import { Pool } from 'undici';
@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends, writeConfig } from '../support/backends.js';
 import { logLines, type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from './ops-support.js';
 
-type PhaseName = 'dual-write' | 'migration' | 'kask-only';
-const PHASES: PhaseName[] = ['dual-write', 'migration', 'kask-only'];
+type PhaseName = 'dual-write' | 'migration' | 'kask-primary' | 'redis-shadow' | 'kask-only';
+const PHASES: PhaseName[] = ['dual-write', 'migration', 'kask-primary', 'redis-shadow', 'kask-only'];
 
 const backends = useBackends(['--fault-control']);
 let sidecar: OpsSidecar;
@@ -20,10 +20,18 @@ const keyW = (c: number) => `global:echo:seen:message:time:flipW${c}`;
 
 /** What each phase answers for each kind of seeded key (backfill is off, so the stores never change). */
 const EXPECTED: Record<'a' | 'b', Record<PhaseName, string>> = {
-  a: { 'dual-write': '200 JSON.."redis-a"', migration: '200 JSON.."redis-a"', 'kask-only': '404' },
+  a: {
+    'dual-write': '200 JSON.."redis-a"',
+    migration: '200 JSON.."redis-a"',
+    'kask-primary': '404',
+    'redis-shadow': '404',
+    'kask-only': '404',
+  },
   b: {
     'dual-write': '200 JSON.."redis-b"',
     migration: '200 JSON.."kask-b"',
+    'kask-primary': '200 JSON.."kask-b"',
+    'redis-shadow': '200 JSON.."kask-b"',
     'kask-only': '200 JSON.."kask-b"',
   },
 };
@@ -131,13 +139,14 @@ describe('phase flips under load', () => {
 
     const flips: Flip[] = [];
     const order: PhaseName[] = [];
-    for (let round = 0; round < 8; round++) order.push('migration', 'kask-only', 'dual-write');
-    order.push('kask-only', 'migration', 'dual-write', 'migration', 'kask-only', 'dual-write');
+    for (let round = 0; round < 4; round++)
+      order.push('migration', 'kask-primary', 'redis-shadow', 'kask-only', 'redis-shadow', 'dual-write');
+    order.push('kask-only', 'migration', 'kask-primary', 'dual-write', 'redis-shadow', 'dual-write');
     const clients = Array.from({ length: 32 }, (_, c) => client(c));
     await new Promise((r) => setTimeout(r, 200));
     for (const to of order) {
       const sent = performance.now();
-      const res = await setPhase(sidecar.adminUrl, to, to === 'kask-only');
+      const res = await setPhase(sidecar.adminUrl, to, true);
       flips.push({ to, sent, acked: performance.now() });
       expect(res.json).toMatchObject({ phase: to, changed: true });
       await new Promise((r) => setTimeout(r, 60 + Math.random() * 60));
@@ -160,6 +169,7 @@ describe('phase flips under load', () => {
     expect(served('b', EXPECTED.b['dual-write'])).toBe(true);
     expect(served('a', EXPECTED.a['kask-only'])).toBe(true);
     expect(served('b', EXPECTED.b.migration) && served('a', EXPECTED.a.migration)).toBe(true);
+    expect(served('a', '404')).toBe(true);
     expect(reads.length).toBeGreaterThan(1000);
 
     // The sidecar's own phase log shows the flips in the order they were made.
