@@ -69,7 +69,9 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
   });
 
   const background = new BackgroundTasks();
-  const redis = lazyRedis(config, logger, createBackendTimer(metrics, 'redis', REDIS_OPS));
+  metrics.redisWritable.set(-1);
+  const onRedisWritable = (writable: boolean) => metrics.redisWritable.set(writable ? 1 : 0);
+  const redis = lazyRedis(config, logger, createBackendTimer(metrics, 'redis', REDIS_OPS), onRedisWritable);
   // Phases are built from the live config, so a reload (SIGHUP) can change their settings.
   const live: LiveConfig = { config };
   // Phases and the repairer reach both backends through their circuit breakers; failed repairs queue in Redis.
@@ -111,12 +113,19 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     Promise.all([resilience.close(), fleet.stop()]).then(() =>
       Promise.allSettled([kask.close(), redis.close(), emulator?.close()]),
     );
-  const operations = await startOperations({ live, phases, kask, redis, logger, background, fleet }).catch(
-    async (err: unknown) => {
-      await release();
-      throw err;
-    },
-  );
+  const operations = await startOperations({
+    live,
+    phases,
+    kask,
+    redis,
+    logger,
+    background,
+    fleet,
+    onRedisWritable,
+  }).catch(async (err: unknown) => {
+    await release();
+    throw err;
+  });
   operations.providers.breakers = resilience.breakers.states;
   operations.providers.repairQueue = () => resilience.repairer.status();
   const server: Server = createFrontServer({
@@ -202,6 +211,28 @@ function createFleet(config: Config, redis: FleetRedis, metrics: Metrics, logger
   });
 }
 
+/**
+ * Redis is the single authority, so every sidecar in every data centre must write to the one primary: a replica
+ * would refuse every write. Said at start-up (and by /readyz), never left to fail silently.
+ */
+async function checkWritable(
+  redis: RedisStore,
+  logger: Logger,
+  onWritable: (writable: boolean) => void,
+): Promise<void> {
+  try {
+    const writable = await redis.writable();
+    onWritable(writable);
+    if (!writable)
+      logger.error(
+        { 'event.action': 'redis.connect', 'event.reason': 'read-only replica' },
+        'redis.url points at a read-only replica: every write will fail (500) until it points at the primary',
+      );
+  } catch {
+    // unknown until readiness probes find out
+  }
+}
+
 async function startEmbeddedKask(config: Config, logger: Logger): Promise<RunningEmulator> {
   const emulator = await startEmulator({
     host: '127.0.0.1',
@@ -222,6 +253,7 @@ function lazyRedis(
   config: Config,
   logger: Logger,
   onCall: RedisStoreOptions['onCall'],
+  onWritable: (writable: boolean) => void,
 ): { open: () => Promise<RedisStore>; opened: () => Promise<RedisStore> | null; close: () => Promise<void> } {
   let store: Promise<RedisStore> | null = null;
   let local: LocalRedis | null = null;
@@ -238,6 +270,8 @@ function lazyRedis(
         { 'event.action': 'redis.connect' },
         'Redis is not reachable yet; reconnecting in the background',
       );
+    } else {
+      await checkWritable(redis, logger, onWritable);
     }
     return redis;
   };

@@ -25,6 +25,8 @@ export interface OperationsDeps {
   redis: OpenRedis;
   logger: Logger;
   background: { readonly size: number; drain(timeoutMs: number): Promise<boolean> };
+  /** Whether Redis accepts writes, as readiness probes find out. */
+  onRedisWritable?: (writable: boolean) => void;
   /** The fleet registry: the guard's fleet half and the admin API's /fleet. */
   fleet: FleetGuard & { view(): Promise<unknown> };
 }
@@ -60,6 +62,7 @@ export async function startOperations(deps: OperationsDeps): Promise<Operations>
   const inFlight = new InFlight();
   let draining = false;
   const readiness = createReadiness({
+    onRedisWritable: deps.onRedisWritable,
     phase: () => control.phase,
     kask: deps.kask,
     redis: deps.redis,

@@ -17,6 +17,8 @@ export interface ReadinessDeps {
   breakers: () => BreakerStatus[];
   /** True once shutdown has begun: load balancers should stop sending traffic. */
   draining: () => boolean;
+  /** Told whether Redis accepts writes, whenever a probe finds out (kmp_redis_writable). */
+  onRedisWritable?: (writable: boolean) => void;
 }
 
 type Backend = 'kask' | 'redis';
@@ -59,6 +61,10 @@ async function probe(backend: Backend, deps: ReadinessDeps): Promise<string | nu
     const store = await open;
     if (!store.ready) return `redis: connection ${store.client.status}`;
     await store.ping();
+    const writable = await store.writable();
+    deps.onRedisWritable?.(writable);
+    if (!writable)
+      return 'redis: read-only replica (ROLE slave): every write would fail; point redis.url at the primary';
     return null;
   } catch (err) {
     return `${backend}: ${(err as Error).message}`;

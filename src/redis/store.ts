@@ -110,6 +110,16 @@ export class RedisStore {
     await this.#run('PING', () => this.client.ping());
   }
 
+  /**
+   * False when this Redis is a read-only replica (ROLE says `slave`): every write would fail with READONLY. A Cluster
+   * routes writes to masters itself, so it counts as writable.
+   */
+  async writable(): Promise<boolean> {
+    if (this.client instanceof Cluster) return true;
+    const [role] = (await this.#run('PING', () => this.client.role())) as [string, ...unknown[]];
+    return role === 'master';
+  }
+
   get ready(): boolean {
     return this.client.status === 'ready';
   }

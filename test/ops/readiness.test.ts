@@ -1,11 +1,14 @@
 // /readyz: ready only when the backends the phase in force needs answer (Kask: a GET of a fixed key; Redis: PING)
 // and their breakers allow traffic; the body names what is not ready.
+
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PhaseName } from '../../src/config/schema.js';
 import { createReadiness } from '../../src/ops/readiness.js';
 import type { BreakerStatus } from '../../src/ops/status-providers.js';
+import { startLocalRedis } from '../../src/redis/local-server.js';
 import type { RedisStore } from '../../src/redis/store.js';
-import { useBackends } from '../support/backends.js';
+import { spawnSidecar, useBackends } from '../support/backends.js';
 import { type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from './ops-support.js';
 
 const backends = useBackends(['--fault-control']);
@@ -58,11 +61,41 @@ describe('/readyz on a running sidecar', () => {
 
     await setPhase(sidecar.adminUrl, 'kask-only', true);
     expect(await readyz()).toEqual({ status: 200, body: { ready: true, problems: [] } });
-    await setPhase(sidecar.adminUrl, 'migration');
+    await setPhase(sidecar.adminUrl, 'migration', true);
     expect((await readyz()).status).toBe(503);
 
     await backends.redisServer.restart();
     await eventually(async () => (await readyz()).status === 200);
+  });
+});
+
+describe('a sidecar pointed at a read-only replica', () => {
+  it('says so at start-up and in /readyz, exports kmp_redis_writable 0, and refuses writes with nothing half-done', async () => {
+    const replica = await startLocalRedis();
+    const admin = new Redis(replica.url);
+    const key = 'global:echo:seen:alert:time:replica';
+    try {
+      await admin.replicaof('127.0.0.1', Number(new URL(backends.redisServer.url).port));
+      const proc = await spawnSidecar(backends, ['--phase', 'migration', '--redis-url', replica.url]);
+      try {
+        const origin = new URL(proc.url).origin;
+        await eventually(async () => proc.output().includes('read-only replica'));
+        const ready = await fetch(`${origin}/readyz`);
+        expect(ready.status).toBe(503);
+        expect(((await ready.json()) as { problems: string[] }).problems).toEqual([
+          'redis: read-only replica (ROLE slave): every write would fail; point redis.url at the primary',
+        ]);
+        expect(await (await fetch(`${origin}/metrics`)).text()).toMatch(/^kmp_redis_writable 0$/m);
+        const write = await fetch(proc.url + encodeURIComponent(key), { method: 'POST', body: 'JSON.."x"' });
+        expect(write.status).toBe(500);
+        expect((await fetch(backends.kask.url + encodeURIComponent(key))).status).toBe(404);
+      } finally {
+        await proc.stop();
+      }
+    } finally {
+      admin.disconnect();
+      await replica.stop();
+    }
   });
 });
 
@@ -73,6 +106,7 @@ describe('readiness rules', () => {
         ready: true,
         client: { status: 'ready' },
         ping: async () => {},
+        writable: async () => true,
       } as unknown as RedisStore),
   };
   const check = (phase: PhaseName, breakers: BreakerStatus[], draining = false) =>
