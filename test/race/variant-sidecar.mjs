@@ -9,6 +9,7 @@ import { MigrationPhase } from '../../dist/phases/migration.js';
 import { startSidecar } from '../../dist/sidecar.js';
 
 const OK = { kind: 'ok' };
+const deadline = (stores) => stores.budget.now() + stores.budget.requestDeadlineMs;
 const ERROR = { kind: 'error' };
 
 /** Kask before Redis: two writers can leave Kask and Redis holding different values for good. */
@@ -19,7 +20,7 @@ class KaskFirstWrites extends MigrationPhase {
       await s.kask.set(key, value, meta.forward);
       const converted = envelopeToRedis(value, s.values);
       if (converted.ok) await s.redis.set(key, converted.bytes, s.redisTtlSeconds);
-      await convergeKaskToRedis(s, key, converted.ok ? converted.bytes : null, meta);
+      await convergeKaskToRedis(s, key, converted.ok ? converted.bytes : null, deadline(s), meta);
       return OK;
     } catch {
       return ERROR;
@@ -30,7 +31,7 @@ class KaskFirstWrites extends MigrationPhase {
     try {
       await s.kask.delete(key, meta.forward);
       await s.redis.delete(key);
-      await convergeKaskToRedis(s, key, null, meta);
+      await convergeKaskToRedis(s, key, null, deadline(s), meta);
       return OK;
     } catch {
       return ERROR;

@@ -14,8 +14,10 @@ import { type Forwarder, startForwarder } from './tcp-forwarder.js';
 export const BASE = '/echoseen/v1/';
 /** Test-sized versions of the production settings (README "Failure modes"). */
 export const TIMEOUTS = { kaskMs: 400, redisMs: 150 };
-/** The slowest request: Redis SET + Kask POST + convergence re-read of Redis, plus scheduling slack. */
-export const BUDGET_MS = TIMEOUTS.kaskMs + 2 * TIMEOUTS.redisMs + 500;
+/** One deadline per request (migration.request_deadline_ms): every convergence round fits inside it. */
+export const DEADLINE_MS = 1000;
+/** The slowest request: its deadline, plus scheduling slack. */
+export const BUDGET_MS = DEADLINE_MS + 500;
 
 export interface Rig {
   redisServer: LocalRedis;
@@ -48,7 +50,8 @@ redis: { url: "${redisUrl}", command_timeout_ms: ${TIMEOUTS.redisMs}, connect_ti
 breakers:
   kask: { volume_threshold: 5, rolling_window_ms: 1000, reset_timeout_ms: 500 }
   redis: { volume_threshold: 5, rolling_window_ms: 1000, reset_timeout_ms: 500 }
-repair: { rate_per_second: 1000, settle_ms: 1000 }
+migration: { request_deadline_ms: ${DEADLINE_MS} }
+repair: { rate_per_second: 1000, settle_ms: 1000, backoff_base_ms: 200, backoff_max_ms: 2000 }
 front: { ${opts.front ?? 'request_timeout_ms: 5000'} }
 admin: { listen: "" }
 logging: { level: info }
