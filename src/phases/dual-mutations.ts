@@ -33,7 +33,7 @@ export async function dualSet(
     return WRITE_ERROR;
   }
   const redisBytes = converted.ok ? converted.bytes : FALSE_BYTES;
-  const redisOk = await redisMutation(stores, 'set', meta, () =>
+  const redisOk = await redisMutation(stores, key, 'set', meta, mode, () =>
     stores.redis.set(key, redisBytes, stores.redisTtlSeconds),
   );
   if (!redisOk) return WRITE_ERROR;
@@ -52,7 +52,7 @@ export async function dualDelete(
   mode: WriteMode = CONVERGING,
 ): Promise<WriteOutcome> {
   const deadline = deadlineFor(stores);
-  const redisOk = await redisMutation(stores, 'delete', meta, () => stores.redis.delete(key));
+  const redisOk = await redisMutation(stores, key, 'delete', meta, mode, () => stores.redis.delete(key));
   if (!redisOk) return WRITE_ERROR;
   const kaskOk = await kaskMutation(stores, key, meta, 'kask_delete_failed', mode, () =>
     stores.kask.delete(key, meta.forward),
@@ -65,10 +65,17 @@ export async function dualDelete(
 /** PHP false as RedisBagOStuff stores it: both stores read it as a miss. */
 const FALSE_BYTES = Buffer.from('b:0;');
 
+/**
+ * A failed Redis mutation answers 500 with Kask untouched. If Redis may still have applied it (a timeout, a
+ * connection lost mid-command), Redis can end up ahead of Kask: a converging phase queues the key, and the repair
+ * (a fresh Redis read) brings Kask along. A reply error (READONLY, OOM, NOPERM) or an open breaker applied nothing.
+ */
 async function redisMutation(
   stores: DualStores,
+  key: Buffer,
   op: 'set' | 'delete',
   meta: RequestMeta,
+  mode: WriteMode,
   call: () => Promise<void>,
 ): Promise<boolean> {
   try {
@@ -77,9 +84,14 @@ async function redisMutation(
   } catch (err) {
     stores.observer.dualWriteFailure('redis', op);
     stores.observer.backendFailure('redis', op, err, meta);
+    if (mode.converge && !DEFINITELY_NOT_APPLIED.has((err as { code?: string }).code ?? ''))
+      stores.repairs.record(key, 'redis_outcome_unknown');
     return false;
   }
 }
+
+/** RedisError codes (src/redis/store.ts) that say the command was not applied. */
+const DEFINITELY_NOT_APPLIED = new Set(['REDIS_REPLY', 'REDIS_OPEN']);
 
 /**
  * A failed Kask mutation answers 500. Its outcome is unknown (a timed-out write may still land), so a converging

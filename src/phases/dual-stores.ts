@@ -32,6 +32,8 @@ export type RepairReason =
   /** A Kask write or delete failed or timed out: it may still land, so the repair waits a settle time. */
   | 'kask_write_failed'
   | 'kask_delete_failed'
+  /** A Redis write or delete timed out or lost its connection: Redis may have applied it after all. */
+  | 'redis_outcome_unknown'
   /** Convergence ran out of rounds or out of the request's deadline, or a store failed during it. */
   | 'not_converged'
   | 'backfill_failed'

@@ -126,7 +126,13 @@ async function storeProblems(keys: KeyHistory[]): Promise<string[]> {
     const converted = stored === null ? null : redisToEnvelope(stored, VALUES);
     const redisSide = converted?.ok ? converted.bytes.toString('latin1') : null;
     const kaskSide = (await rig.kaskGet(h.key))?.toString('latin1') ?? null;
+    const acknowledged = h.ops.some(
+      (op) => (op.method === 'POST' && op.status === 201) || (op.method === 'DELETE' && op.status === 204),
+    );
+    // Legacy data nobody managed to change (every write refused): Kask has it backfilled, or not yet.
+    const untouched = !acknowledged && redisSide === h.seed && (kaskSide === null || kaskSide === h.seed);
     const mutated = h.ops.some((op) => op.method !== 'GET');
+    if (untouched) continue;
     if (!mutated) {
       // Only read: Redis keeps the legacy value; Kask has it (backfilled) or not yet.
       if (redisSide !== h.seed || (kaskSide !== null && kaskSide !== h.seed))
@@ -187,10 +193,10 @@ describe('fault injection under load (migration phase)', () => {
     expect(metricValue(metrics, 'kmp_repairs_total', { outcome: 'lost' })).toBe(0);
     const ops = load.ops;
     expect(ops.filter((op) => op.status === 500).length).toBeGreaterThan(0);
-    expect(ops.filter((op) => op.status === 201).length).toBeGreaterThan(50);
+    expect(ops.filter((op) => op.status === 201).length).toBeGreaterThan(5); // healthy stretches are short
   }, 60_000);
 
-  it('Redis hung and killed: Kask keeps answering, and Redis catches up with what it missed', async () => {
+  it('Redis hung and killed: reads keep answering, writes are refused with nothing half-done, stores agree', async () => {
     const keys = await makeKeys('rf', 80, 20);
     const load = new Load(rig.pool, keys, 4, 15);
     const breakers = watchBreakers();
@@ -221,9 +227,9 @@ describe('fault injection under load (migration phase)', () => {
     const delta = (name: string, labels: Record<string, string>) =>
       metricValue(metrics, name, labels) - metricValue(before, name, labels);
     expect(delta('kmp_dual_write_failures_total', { backend: 'redis' })).toBeGreaterThan(0);
-    expect(delta('kmp_repairs_total', { outcome: 'healed' })).toBeGreaterThan(0);
     expect(delta('kmp_repairs_total', { outcome: 'lost' })).toBe(0);
-    // Writes kept succeeding on Kask while Redis was away.
-    expect(load.ops.filter((op) => op.method === 'POST' && op.status === 500)).toEqual([]);
+    // Redis is the single authority: while it was away, writes were refused (and nothing reached Kask alone).
+    expect(load.ops.filter((op) => op.method === 'POST' && op.status === 500).length).toBeGreaterThan(0);
+    expect(delta('kmp_dual_write_failures_total', { backend: 'kask' })).toBe(0);
   }, 60_000);
 });
