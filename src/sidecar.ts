@@ -4,14 +4,14 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { LiveConfig } from './config/reload.js';
 import { type Config, PHASE_NAMES, type PhaseName, REDIS_WRITING_PHASES } from './config/schema.js';
+import { type RunningEmulator, startEmulator } from './emulator/emulator.js';
 import { Fleet, type FleetRedis } from './fleet/fleet.js';
 import { FleetRegistry } from './fleet/registry.js';
 import { createDataPathHandler } from './front/data-path.js';
-import { listen } from './front/listen.js';
 import { createOpsApp } from './front/ops-app.js';
 import { createFrontServer } from './front/server.js';
 import { KaskClient } from './kask/client.js';
-import { type RunningEmulator, startEmulator } from './kask/emulator.js';
+import { listen } from './net/listen.js';
 import { createBackendTimer, KASK_OPS, REDIS_OPS } from './ops/backend-timing.js';
 import { VERSION } from './ops/build-info.js';
 import { createLogger, type Logger } from './ops/logging.js';
@@ -93,7 +93,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       repairs: resilience.repairs,
       background,
     });
-  const fleet = createFleet(config, redis, metrics, logger);
+  const fleet = createFleet(config, redis, metrics);
   const phases = new PhaseSwitch(await build(config.phase), build, {
     async settle(_leaving, entering) {
       // The old phase's backfills end within one request deadline; the repairer stops where nothing may repair.
@@ -191,7 +191,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
 /** Beyond the request deadline, how long a phase switch waits for the old phase's background work. */
 const SETTLE_MARGIN_MS = 1000;
 
-function createFleet(config: Config, redis: FleetRedis, metrics: Metrics, logger: Logger): Fleet {
+function createFleet(config: Config, redis: FleetRedis, metrics: Metrics): Fleet {
   const port = config.listen.port;
   const instance = config.fleet.instance ?? (port ? `${hostname()}:${port}` : `${hostname()}/${process.pid}`);
   return new Fleet({
@@ -204,7 +204,6 @@ function createFleet(config: Config, redis: FleetRedis, metrics: Metrics, logger
     }),
     redis,
     heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
-    logger,
     onMembers(byPhase) {
       for (const name of PHASE_NAMES) metrics.fleetMembers.set({ phase: name }, byPhase.get(name) ?? 0);
     },

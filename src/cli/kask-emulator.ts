@@ -1,7 +1,7 @@
 // `kask-emulator`: an in-memory Kask for tests, benchmarks and local development.
 import { parseListen } from '../config/reader.js';
 import { normaliseBaseUri } from '../config/schema.js';
-import { type EmulatorOptions, startEmulator } from '../kask/emulator.js';
+import { type EmulatorOptions, startEmulator } from '../emulator/emulator.js';
 import { type Command, parseCommandArgs, UsageError } from './command.js';
 import { untilSignal } from './signals.js';
 

@@ -1,6 +1,6 @@
 // kask-migration-proxy's command line: one file per command, dispatched by name.
 import { ConfigError } from '../config/load.js';
-import { ListenError } from '../front/listen.js';
+import { ListenError } from '../net/listen.js';
 import { type Command, UsageError } from './command.js';
 import { kaskEmulatorCommand } from './kask-emulator.js';
 import { phaseCommand } from './phase.js';

@@ -1,7 +1,6 @@
 // One sidecar's part in the fleet: its heartbeat in the registry, the fleet gauge, and the fleet half of the phase
 // guard (ops/phase-control.ts asks it before any change).
 import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
-import type { Logger } from '../ops/logging.js';
 import type { RedisStore } from '../redis/store.js';
 import { compatiblePhases, REDIS_TRUSTING_PHASES } from './ladder.js';
 import type { FleetMember, FleetRegistry, KaskOnlyMarker } from './registry.js';
@@ -16,7 +15,6 @@ export interface FleetOptions {
   registry: FleetRegistry;
   redis: FleetRedis;
   heartbeatIntervalMs: number;
-  logger: Logger;
   /** Told the live members by phase after every heartbeat (kmp_fleet_members). */
   onMembers?: (byPhase: Map<PhaseName, number>) => void;
 }

@@ -4,6 +4,10 @@ import { BUILD } from '../ops/build-info.js';
 import type { Metrics } from '../ops/metrics.js';
 import { renderOpenApi } from './openapi.js';
 
+/**
+ * What /readyz needs from a readiness check, declared here where it is consumed: the check itself lives in
+ * ops/readiness.ts, below the front, and produces this shape without importing it.
+ */
 export interface Readiness {
   ready: boolean;
   /** One line per dependency the current phase needs that is not usable, e.g. `redis: connection refused`. */

@@ -1,7 +1,7 @@
 // Kask over HTTP: an undici keep-alive pool with bounded connections and per-request time budgets.
 import { readFileSync } from 'node:fs';
 import { errors, Pool } from 'undici';
-import { percentEncode } from '../front/target.js';
+import { percentEncode } from '../net/percent-encoding.js';
 import { DeadlineSignals } from './deadline.js';
 
 export type KaskRead = { kind: 'hit'; value: Buffer } | { kind: 'miss' };

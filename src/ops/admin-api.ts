@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { type ListenAddress, PHASE_NAMES, type PhaseName } from '../config/schema.js';
-import { listen } from '../front/listen.js';
+import { listen } from '../net/listen.js';
 import { bearerCheck } from './admin-auth.js';
 import { LogRateLimit } from './log-rate-limit.js';
 import type { Logger } from './logging.js';

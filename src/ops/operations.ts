@@ -3,7 +3,6 @@
 import type { Server } from 'node:http';
 import type { LiveConfig } from '../config/reload.js';
 import type { Config } from '../config/schema.js';
-import type { Readiness } from '../front/ops-app.js';
 import type { KaskClient } from '../kask/client.js';
 import type { PhaseSwitch } from '../phases/phase-switch.js';
 import { type RunningAdmin, startAdminServer } from './admin-api.js';
@@ -11,7 +10,7 @@ import { InFlight } from './in-flight.js';
 import type { Logger } from './logging.js';
 import { createMarkerProbe, type OpenRedis } from './marker-probe.js';
 import { type FleetGuard, PhaseControl } from './phase-control.js';
-import { createReadiness } from './readiness.js';
+import { createReadiness, type ReadinessReport } from './readiness.js';
 import { applyReload, type ReloadResult } from './reload.js';
 import { type DrainReport, drain } from './shutdown.js';
 import { defaultStatusProviders, type StatusProviders } from './status-providers.js';
@@ -37,7 +36,7 @@ export interface Operations {
   /** Breakers and the repair queue report through these (assign the functions). */
   providers: StatusProviders;
   inFlight: InFlight;
-  readiness: () => Promise<Readiness>;
+  readiness: () => Promise<ReadinessReport>;
   /** The admin API's base URL, or null when `admin.listen` is empty. */
   adminUrl: string | null;
   reload(next: Config): Promise<ReloadResult>;

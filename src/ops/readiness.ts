@@ -1,7 +1,6 @@
 // /readyz: ready only when every backend the current phase needs answers and its circuit breaker lets traffic
 // through; each problem is named in the body. Checks are coalesced so a burst of probes costs one round.
 import type { PhaseName } from '../config/schema.js';
-import type { Readiness } from '../front/ops-app.js';
 import type { KaskClient } from '../kask/client.js';
 import type { OpenRedis } from './marker-probe.js';
 import type { BreakerStatus } from './status-providers.js';
@@ -21,11 +20,20 @@ export interface ReadinessDeps {
   onRedisWritable?: (writable: boolean) => void;
 }
 
+/**
+ * What a readiness check found. The front's /readyz route declares the shape it consumes (front/ops-app.ts
+ * `Readiness`); this one matches it structurally, so ops/ never imports the front above it.
+ */
+export interface ReadinessReport {
+  ready: boolean;
+  problems: string[];
+}
+
 type Backend = 'kask' | 'redis';
 
 /** The ops app's `readiness` hook. */
-export function createReadiness(deps: ReadinessDeps): () => Promise<Readiness> {
-  let pending: Promise<Readiness> | null = null;
+export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessReport> {
+  let pending: Promise<ReadinessReport> | null = null;
   return () => {
     pending ??= check(deps).finally(() => {
       pending = null;
@@ -34,7 +42,7 @@ export function createReadiness(deps: ReadinessDeps): () => Promise<Readiness> {
   };
 }
 
-async function check(deps: ReadinessDeps): Promise<Readiness> {
+async function check(deps: ReadinessDeps): Promise<ReadinessReport> {
   if (deps.draining()) return { ready: false, problems: ['shutting down'] };
   const needed: Backend[] = deps.phase() === 'kask-only' ? ['kask'] : ['kask', 'redis'];
   const open = new Set(

@@ -1,5 +1,5 @@
-// The byte-exact table in /work/shared/reference/mediawiki-clients.md §7 (and the §2.3 Redis table), asserted
-// literally. Real PHP 8.2 agrees with every entry (checked by generate-vectors.php and php-vectors.test.ts).
+// The byte-exact vectors of docs/value-formats.md (what RedisBagOStuff and RESTBagOStuff store for each PHP value),
+// asserted literally. Real PHP 8.2 agrees with every entry (checked by generate-vectors.php and php-vectors.test.ts).
 
 import { describe, expect, it } from 'vitest';
 import { envelopeToRedis, redisToEnvelope } from '../../src/codec/convert.js';
@@ -82,7 +82,7 @@ const ROWS: Row[] = [
 
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
 
-describe('mediawiki-clients.md §7 byte-exact vectors', () => {
+describe('docs/value-formats.md byte-exact vectors', () => {
   describe.each(ROWS.map((row) => [row.name, row] as const))('%s', (_name, row) => {
     it('RedisBagOStuff bytes', () => {
       expect(encodeRedisValue(row.value)).toEqual(bytes(row.redis));

@@ -1,6 +1,7 @@
-// SPEC §4 race test: concurrent writers, deleters and backfilling readers through two sidecar processes sharing one
-// Redis and one Kask. At quiescence Kask must equal the converted Redis value for every key (or both be absent).
-// Each deliberately broken protocol variant must be caught, which shows the test can fail.
+// The race test of docs/protocol.md (the consistency rule): concurrent writers, deleters and backfilling readers
+// through two sidecar processes sharing one Redis and one Kask. At quiescence Kask must equal the converted Redis
+// value for every key (or both be absent). Each deliberately broken protocol variant must be caught, which shows
+// the test can fail.
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -3,7 +3,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseKey } from '../../src/front/key.js';
-import { parseTarget, percentDecode, percentEncode } from '../../src/front/target.js';
+import { parseTarget } from '../../src/front/target.js';
+import { percentDecode, percentEncode } from '../../src/net/percent-encoding.js';
 
 const BASE = Buffer.from('/echoseen/v1/');
 const RUNS = { numRuns: 2_000 };

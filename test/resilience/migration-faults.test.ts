@@ -1,5 +1,5 @@
-// The migration phase under one fault at a time (docs/protocol.md), with exact expectations: where each answer comes from,
-// how fast it comes, what is counted and queued, and how the stores heal afterwards.
+// The migration phase under one fault at a time (docs/protocol.md), with exact expectations: where each answer
+// comes from, how fast it comes, what is counted and queued, and how the stores heal afterwards.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { problemBytes } from '../contract/kask-contract.js';
 import { freshValue } from './support/load.js';

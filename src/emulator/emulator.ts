@@ -3,9 +3,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDataPathHandler } from '../front/data-path.js';
-import { listen } from '../front/listen.js';
 import { createOpsApp } from '../front/ops-app.js';
 import { createFrontServer } from '../front/server.js';
+import { listen } from '../net/listen.js';
 import { Metrics } from '../ops/metrics.js';
 import { EmulatorBackend } from './emulator-backend.js';
 import { type FaultSettings, Faults } from './faults.js';
