@@ -77,7 +77,7 @@ function percentiles(histogram: string, selector: string, by: string[], legendPr
 }
 
 /** Fallback hit rate: of the reads Kask missed, the share Redis could still answer (the migration's progress). */
-export const FALLBACK_HIT_RATE =
+const FALLBACK_HIT_RATE =
   `sum(rate(kmp_reads_total{${SIDECAR},source="redis_fallback"}[${RATE}]))\n/\n` +
   `sum(rate(kmp_reads_total{${SIDECAR},source=~"redis_fallback|miss"}[${RATE}]))`;
 
