@@ -93,9 +93,9 @@ describe.skipIf(!hasPrometheus)('dashboard and alerts against a real Prometheus'
   /** A writer that changes Redis while the sidecar's Kask POST is in flight: the sidecar must re-align Kask. */
   async function concurrentWriter(): Promise<void> {
     const k = key('raced', 0);
-    await setKaskFaults(backends, { latencyMs: 1_000, methods: ['POST'] });
+    await setKaskFaults(backends, { latencyMs: 500, methods: ['POST'] });
     const write = post(migration, k, seenAt(1));
-    // The sidecar writes Redis first, then Kask (held up 1 s): change Redis in between.
+    // The sidecar writes Redis first, then Kask (held up 500 ms, inside its 1 s deadline): change Redis in between.
     await waitFor(async () => (await backends.redis.exists(k)) === 1, 5_000, 'the sidecar’s Redis write', 5);
     await backends.redis.set(k, `s:14:"${seenAt(2)}";`);
     expect((await write).status).toBe(201);
