@@ -269,7 +269,7 @@ function migrationRow(d: DashboardBuilder): void {
     .withPanel(
       graph(
         'Sidecars per phase',
-        'The rollout over time: dual-write → migration → kask-primary → kask-only.',
+        'The rollout over time: dual-write → migration → kask-primary → redis-shadow → kask-only.',
         'none',
         query(`count by (phase) (kmp_phase{${SIDECAR}} == 1)`, '{{phase}}'),
       ),

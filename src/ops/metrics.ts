@@ -127,6 +127,9 @@ export class Metrics {
       },
       1,
     );
+    // Series that alerts and dashboards divide or rate: present from the start, not only after the first event.
+    for (const backend of ['kask', 'redis']) this.repairFailures.inc({ backend }, 0);
+    for (const outcome of ['queued', 'repaired', 'retried', 'lost']) this.repairs.inc({ outcome }, 0);
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
