@@ -8,6 +8,7 @@
 # Needs root (rootful podman). Run from anywhere: deploy/test/image-test.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+export PATH="$PATH:/usr/sbin:/sbin" # runc and debootstrap live there
 root=$PWD
 
 skip() {
