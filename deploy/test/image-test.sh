@@ -51,10 +51,10 @@ wait_http() { # URL: until it answers at all (any status), 30 s at most
   return 1
 }
 
-echo "== image test: stand-in base"
+echo "== image test: stand-in base (at ${SECONDS}s)"
 "$root/deploy/test/node-standin.sh" "$standin" "$cache"
 
-echo "== image test: build deploy/Dockerfile"
+echo "== image test: build deploy/Dockerfile (at ${SECONDS}s)"
 # The host's npm registry and CA bundle reach the build stage only, as build arguments and a read-only mount.
 podman build --quiet --format docker --network host \
   --build-arg NODE_IMAGE="$standin" \
@@ -64,7 +64,7 @@ podman build --quiet --format docker --network host \
   -v /etc/ssl/certs:/etc/ssl/certs:ro \
   -f deploy/Dockerfile -t "$image" . >/dev/null
 
-echo "== image test: image contents"
+echo "== image test: image contents (at ${SECONDS}s)"
 podman image inspect -f '{{.Config.User}}' "$image" | grep -qx "$expected_uid:$expected_uid" ||
   fail "image USER is not $expected_uid:$expected_uid"
 podman image inspect -f '{{json .Config.Healthcheck}}' "$image" | grep -q healthcheck.mjs ||
@@ -76,8 +76,9 @@ podman run --rm --runtime runc --network none --no-healthcheck --entrypoint /bin
   test -e /app/node_modules/ioredis || { echo "production dependencies missing"; exit 1; }
 ' || fail "image contents"
 
-echo "== image test: backends on the host"
-npm run --silent build
+echo "== image test: backends on the host (at ${SECONDS}s)"
+# The host runs the Kask emulator from this checkout's build (CI has built it already for npm test).
+[ -f dist/cli/main.js ] || npm run --silent build
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$work/redis.log" 2>&1 &
 pids+=($!)
@@ -95,7 +96,7 @@ printf '%s\n' "$admin_token" >"$work/secrets/admin-token"
 chown "$expected_uid:$expected_uid" "$work/secrets"/*
 chmod 0400 "$work/secrets"/*
 
-echo "== image test: run read-only"
+echo "== image test: run read-only (at ${SECONDS}s)"
 port=$(free_port)
 admin_port=$(free_port)
 # The Kubernetes ConfigMap's config file itself; only the addresses differ on this host (env overrides).
@@ -129,7 +130,7 @@ grep -q '"go_version": "node v24\.' <<<"$health" || fail "/healthz does not repo
 curl -sf -o /dev/null "$base/readyz" || fail "/readyz is not 200: $(curl -s "$base/readyz")"
 podman healthcheck run "$container" >/dev/null || fail "the image HEALTHCHECK failed"
 
-echo "== image test: a Kask answer"
+echo "== image test: a Kask answer (at ${SECONDS}s)"
 key='global:echo:seen:alert:time:4242'
 path="/echoseen/v1/global%3Aecho%3Aseen%3Aalert%3Atime%3A4242"
 payload='"20261125112233"'
@@ -151,13 +152,13 @@ in_redis=$(redis-cli -p "$redis_port" GET "$key")
 # RedisBagOStuff's format: the PHP-serialized value.
 [ "$in_redis" = 's:14:"20261125112233";' ] || fail "Redis holds '$in_redis', expected the converted value"
 
-echo "== image test: admin CLI in the container"
+echo "== image test: admin CLI in the container (at ${SECONDS}s)"
 phase=$(podman exec "$container" kask-migration-proxy phase get \
   --admin-url "http://127.0.0.1:$admin_port" --token-file /etc/kask-migration-proxy/secrets/admin-token) ||
   fail "phase get failed in the container"
 grep -q 'dual-write' <<<"$phase" || fail "phase get printed: $phase"
 
-echo "== image test: SIGTERM drains and exits 0"
+echo "== image test: SIGTERM drains and exits 0 (at ${SECONDS}s)"
 podman stop -t 30 "$container" >/dev/null 2>>"$work/podman.log"
 code=$(podman inspect -f '{{.State.ExitCode}}' "$container")
 [ "$code" = 0 ] || fail "the sidecar exited $code on SIGTERM: $(podman logs "$container" 2>&1 | tail -5)"
@@ -165,4 +166,4 @@ if podman logs "$container" 2>&1 | grep -qF -e "$hmac_key" -e "$admin_token"; th
   fail "a secret reached the logs"
 fi
 
-echo "PASS image test"
+echo "PASS image test (${SECONDS}s)"
