@@ -115,10 +115,15 @@ describe.skipIf(unavailable !== null)('deploy/kubernetes (example overlay)', () 
     }
   });
 
-  it('the schema validation catches a wrong field type (the check is not vacuous)', async () => {
-    const broken = structuredClone(objects.find((o) => o.kind === 'Job')!) as unknown as IJob;
-    (broken.spec as unknown as Record<string, unknown>).completions = 'four';
-    await expect(validateObject(broken as unknown as KubeObject)).rejects.toThrow(/completions/);
+  it('the schema validation catches a wrong field type and a misspelt field (the check is not vacuous)', async () => {
+    const job = () => structuredClone(objects.find((o) => o.kind === 'Job')!);
+    const wrongType = job();
+    (wrongType.spec as Record<string, unknown>).completions = 'four';
+    await expect(validateObject(wrongType)).rejects.toThrow(/completions/);
+    const misspelt = job();
+    const container = (misspelt as unknown as IJob).spec!.template.spec!.containers[0]!;
+    (container as unknown as Record<string, unknown>).readinesProbe = container.readinessProbe ?? {};
+    await expect(validateObject(misspelt)).rejects.toThrow(/containers\/0\/readinesProbe/);
   });
 
   it('every volume refers to a ConfigMap, Secret or claim that the render contains', () => {

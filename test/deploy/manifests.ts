@@ -1,5 +1,6 @@
 // Renders the Kubernetes manifests with `kubectl kustomize` and validates each object against the Kubernetes API
-// schemas shipped by kubernetes-models (types, required fields, enums, formats), offline.
+// schemas shipped by kubernetes-models (types, required fields, enums, formats), offline, and strictly: a field the
+// schema does not know is an error, as with `kubectl apply --validate=strict`.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
@@ -34,7 +35,7 @@ export function renderKustomization(dir: string): KubeObject[] {
   });
 }
 
-type Validatable = new (data: unknown) => { validate(): void };
+type Validatable = { prototype: { validate(this: unknown): void } };
 
 /** The schema modules of the API groups the manifests use; any other apiVersion fails the test until added here. */
 const MODEL_MODULES: Record<string, () => Promise<Record<string, unknown>>> = {
@@ -51,8 +52,37 @@ async function modelClass(apiVersion: string, kind: string): Promise<Validatable
   return model as Validatable;
 }
 
-/** Throws with the schema's message when the object does not conform to its kind's API schema. */
+/**
+ * Throws with the schema's message when the object does not conform to its kind's API schema, or names a field the
+ * schema does not have. The generated validators read every property their schema defines (and every entry of a
+ * map), so a property the validator never read is one the schema does not know: the object is validated through
+ * a proxy that records each read.
+ */
 export async function validateObject(object: KubeObject): Promise<void> {
   const Model = await modelClass(object.apiVersion, object.kind);
-  new Model(object).validate();
+  const read = new Set<string>();
+  Model.prototype.validate.call(recordingReads(object, '', read));
+  const unknown = ownPaths(object, '').filter((path) => !read.has(path));
+  if (unknown.length > 0)
+    throw new Error(`fields unknown to the ${object.kind} schema: ${unknown.join(', ')}`);
+}
+
+function recordingReads<T>(value: T, path: string, read: Set<string>): T {
+  if (value === null || typeof value !== 'object') return value;
+  return new Proxy(value, {
+    get(target, property, receiver) {
+      const child: unknown = Reflect.get(target, property, receiver);
+      if (typeof property !== 'string' || !Object.hasOwn(target, property)) return child;
+      read.add(`${path}/${property}`);
+      return recordingReads(child, `${path}/${property}`, read);
+    },
+  });
+}
+
+function ownPaths(value: unknown, path: string): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, child]) => [
+    `${path}/${key}`,
+    ...ownPaths(child, `${path}/${key}`),
+  ]);
 }
