@@ -74,6 +74,8 @@ podman run --rm --runtime runc --network none --no-healthcheck --entrypoint /bin
   test ! -e /app/src || { echo "sources in the image"; exit 1; }
   test ! -e /app/node_modules/vitest && test ! -e /app/node_modules/typescript || { echo "dev dependencies in the image"; exit 1; }
   test -e /app/node_modules/ioredis || { echo "production dependencies missing"; exit 1; }
+  command -v kask-migration-proxy >/dev/null || { echo "kask-migration-proxy is not on PATH"; exit 1; }
+  command -v sleep >/dev/null || { echo "no sleep for the Kubernetes preStop hook"; exit 1; }
 ' || fail "image contents"
 
 echo "== image test: backends on the host (at ${SECONDS}s)"
