@@ -21,23 +21,23 @@ export class EmulatorBackend implements Phase {
   ) {}
 
   async get(key: Buffer): Promise<ReadOutcome> {
-    if (await this.faults.inject('GET')) return READ_ERROR;
+    if (await this.faults.inject('GET', key)) return READ_ERROR;
     const value = this.store.get(key);
-    await this.faults.afterApply('GET');
+    await this.faults.afterApply('GET', key);
     return value === undefined ? MISS : HIT(value);
   }
 
   async set(key: Buffer, value: Buffer): Promise<WriteOutcome> {
-    if (await this.faults.inject('POST')) return WRITE_ERROR;
+    if (await this.faults.inject('POST', key)) return WRITE_ERROR;
     this.store.set(key, value);
-    await this.faults.afterApply('POST');
+    await this.faults.afterApply('POST', key);
     return WRITE_OK;
   }
 
   async delete(key: Buffer): Promise<WriteOutcome> {
-    if (await this.faults.inject('DELETE')) return WRITE_ERROR;
+    if (await this.faults.inject('DELETE', key)) return WRITE_ERROR;
     this.store.delete(key);
-    await this.faults.afterApply('DELETE');
+    await this.faults.afterApply('DELETE', key);
     return WRITE_OK;
   }
 }

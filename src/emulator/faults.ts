@@ -14,6 +14,8 @@ export interface FaultSettings {
   mode: 'normal' | 'hang';
   /** Only these methods are affected; empty = all. */
   methods: string[];
+  /** Only requests for these keys (decoded, as UTF-8) are affected; empty = all. */
+  keys: string[];
 }
 
 export const NO_FAULTS: FaultSettings = Object.freeze({
@@ -22,6 +24,7 @@ export const NO_FAULTS: FaultSettings = Object.freeze({
   errorRate: 0,
   mode: 'normal',
   methods: [],
+  keys: [],
 });
 
 export class Faults {
@@ -41,10 +44,16 @@ export class Faults {
     return this.#settings;
   }
 
-  /** Resolves to true when this request must fail; never resolves for a hang. */
-  async inject(method: string): Promise<boolean> {
+  #applies(method: string, key: Buffer): boolean {
     const s = this.#settings;
     if (s === NO_FAULTS || (s.methods.length > 0 && !s.methods.includes(method))) return false;
+    return s.keys.length === 0 || s.keys.includes(key.toString('utf8'));
+  }
+
+  /** Resolves to true when this request must fail; never resolves for a hang. */
+  async inject(method: string, key: Buffer): Promise<boolean> {
+    const s = this.#settings;
+    if (!this.#applies(method, key)) return false;
     if (s.mode === 'hang') return new Promise<boolean>(() => {});
     const delay = s.latencyMs + (s.jitterMs > 0 ? this.#random() * s.jitterMs : 0);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
@@ -52,9 +61,9 @@ export class Faults {
   }
 
   /** The answer's share of the jitter: the store has been touched, the client does not know yet. */
-  async afterApply(method: string): Promise<void> {
+  async afterApply(method: string, key: Buffer): Promise<void> {
     const s = this.#settings;
-    if (s.jitterMs <= 0 || (s.methods.length > 0 && !s.methods.includes(method))) return;
+    if (s.jitterMs <= 0 || !this.#applies(method, key)) return;
     await new Promise((resolve) => setTimeout(resolve, this.#random() * s.jitterMs));
   }
 }
