@@ -3,11 +3,10 @@ import type { Config, PhaseName } from '../config/schema.js';
 import type { BackgroundWork, DualStores, KaskApi, RedisApi, RepairSink } from './dual-stores.js';
 import { DualWritePhase } from './dual-write.js';
 import { KaskOnlyPhase } from './kask-only.js';
-import { KaskPrimaryPhase } from './kask-primary.js';
+import { KaskReadsPhase } from './kask-reads.js';
 import { MigrationPhase } from './migration.js';
 import type { PhaseObserver } from './observer.js';
 import type { Phase } from './phase.js';
-import { RedisShadowPhase } from './redis-shadow.js';
 
 export interface PhaseDeps {
   config: Config;
@@ -54,8 +53,7 @@ export async function buildPhase(name: PhaseName, deps: PhaseDeps): Promise<Phas
     case 'migration':
       return new MigrationPhase(stores, config.migration.backfill);
     case 'kask-primary':
-      return new KaskPrimaryPhase(stores);
     case 'redis-shadow':
-      return new RedisShadowPhase(stores);
+      return new KaskReadsPhase(name, stores);
   }
 }

@@ -25,7 +25,6 @@ export async function dualSet(
   meta: RequestMeta,
   mode: WriteMode = CONVERGING,
 ): Promise<WriteOutcome> {
-  const deadline = deadlineFor(stores);
   const converted = envelopeToRedis(envelope, stores.values);
   if (!converted.ok && converted.reason !== 'FALSE_VALUE') {
     // Redis cannot hold it, so it cannot be acknowledged: nothing is written anywhere.
@@ -33,32 +32,48 @@ export async function dualSet(
     return WRITE_ERROR;
   }
   const redisBytes = converted.ok ? converted.bytes : FALSE_BYTES;
-  const redisOk = await redisMutation(stores, key, 'set', meta, mode, () =>
-    stores.redis.set(key, redisBytes, stores.redisTtlSeconds),
-  );
-  if (!redisOk) return WRITE_ERROR;
-  const kaskOk = await kaskMutation(stores, key, meta, 'kask_write_failed', mode, () =>
-    stores.kask.set(key, envelope, meta.forward),
-  );
-  if (!kaskOk) return WRITE_ERROR;
-  if (mode.converge) await convergeOnRequest(stores, key, redisBytes, deadline, meta);
-  return WRITE_OK;
+  return dualMutation(stores, key, meta, mode, {
+    op: 'set',
+    basis: redisBytes,
+    redis: () => stores.redis.set(key, redisBytes, stores.redisTtlSeconds),
+    kask: () => stores.kask.set(key, envelope, meta.forward),
+  });
 }
 
-export async function dualDelete(
+export function dualDelete(
   stores: DualStores,
   key: Buffer,
   meta: RequestMeta,
   mode: WriteMode = CONVERGING,
 ): Promise<WriteOutcome> {
+  return dualMutation(stores, key, meta, mode, {
+    op: 'delete',
+    basis: null,
+    redis: () => stores.redis.delete(key),
+    kask: () => stores.kask.delete(key, meta.forward),
+  });
+}
+
+/** One mutation in both stores: `basis` is the Redis state it leaves (null = absent), for convergence. */
+interface Mutation {
+  op: 'set' | 'delete';
+  basis: Buffer | null;
+  redis: () => Promise<void>;
+  kask: () => Promise<void>;
+}
+
+/** Redis; only if Redis took it, Kask; then convergence, within one deadline. */
+async function dualMutation(
+  stores: DualStores,
+  key: Buffer,
+  meta: RequestMeta,
+  mode: WriteMode,
+  m: Mutation,
+): Promise<WriteOutcome> {
   const deadline = deadlineFor(stores);
-  const redisOk = await redisMutation(stores, key, 'delete', meta, mode, () => stores.redis.delete(key));
-  if (!redisOk) return WRITE_ERROR;
-  const kaskOk = await kaskMutation(stores, key, meta, 'kask_delete_failed', mode, () =>
-    stores.kask.delete(key, meta.forward),
-  );
-  if (!kaskOk) return WRITE_ERROR;
-  if (mode.converge) await convergeOnRequest(stores, key, null, deadline, meta);
+  if (!(await redisMutation(stores, key, m.op, meta, mode, m.redis))) return WRITE_ERROR;
+  if (!(await kaskMutation(stores, key, m.op, meta, mode, m.kask))) return WRITE_ERROR;
+  if (mode.converge) await convergeOnRequest(stores, key, m.basis, deadline, meta);
   return WRITE_OK;
 }
 
@@ -100,8 +115,8 @@ const DEFINITELY_NOT_APPLIED = new Set(['REDIS_REPLY', 'REDIS_OPEN']);
 async function kaskMutation(
   stores: DualStores,
   key: Buffer,
+  op: 'set' | 'delete',
   meta: RequestMeta,
-  reason: RepairReason,
   mode: WriteMode,
   call: () => Promise<void>,
 ): Promise<boolean> {
@@ -109,13 +124,17 @@ async function kaskMutation(
     await call();
     return true;
   } catch (err) {
-    const op = reason === 'kask_write_failed' ? 'set' : 'delete';
     stores.observer.dualWriteFailure('kask', op);
     stores.observer.backendFailure('kask', op, err, meta);
-    if (mode.converge) stores.repairs.record(key, reason);
+    if (mode.converge) stores.repairs.record(key, KASK_FAILURE_REASON[op]);
     return false;
   }
 }
+
+const KASK_FAILURE_REASON: Record<'set' | 'delete', RepairReason> = {
+  set: 'kask_write_failed',
+  delete: 'kask_delete_failed',
+};
 
 /**
  * Both stores took the write, so it is acknowledged whatever convergence finds: a failure or the deadline leaves

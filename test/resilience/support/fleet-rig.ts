@@ -10,6 +10,7 @@ import type { FaultSettings } from '../../../src/emulator/faults.js';
 import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
 import { adminUrlOf, setPhase, TOKEN } from '../../ops/ops-support.js';
 import { type Spawned, spawnCli, spawnEmulator } from '../../support/processes.js';
+import { kaskControl } from './kask-control.js';
 import { metricValue } from './rig.js';
 
 export const BASE = '/echoseen/v1/';
@@ -78,7 +79,7 @@ export async function startFleetRig(): Promise<FleetRig> {
     '-del',
   );
   const emulator = await spawnEmulator(BASE, ['--fault-control', '--default-ttl', '0']);
-  const kaskPool = new Pool(`http://127.0.0.1:${emulator.port}`, { connections: 4 });
+  const kask = kaskControl(emulator.port, BASE);
   const dir = mkdtempSync(join(tmpdir(), 'kmp-fleet-'));
   const sidecars: FleetSidecar[] = [];
   let n = 0;
@@ -125,20 +126,16 @@ export async function startFleetRig(): Promise<FleetRig> {
       sidecars.push(sidecar);
       return sidecar;
     },
-    async kaskFaults(settings) {
-      const res = await simple(kaskPool, 'PUT', '/_emulator/faults', JSON.stringify(settings));
-      if (res.status !== 200) throw new Error(`fault control answered ${res.status}`);
-    },
+    kaskFaults: kask.faults,
     async kaskGet(key) {
-      const res = await simple(kaskPool, 'GET', BASE + encodeURIComponent(key));
-      return res.status === 200 ? res.body : null;
+      return (await kask.get(key))?.toString('latin1') ?? null;
     },
     async close() {
       for (const s of sidecars) {
         await s.pool.close();
         await s.proc.stop();
       }
-      await kaskPool.close();
+      await kask.close();
       await emulator.stop();
       redis.disconnect();
       await redisServer.stop();

@@ -9,6 +9,7 @@ import { Pool } from 'undici';
 import type { FaultSettings } from '../../../src/emulator/faults.js';
 import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
 import { type Spawned, spawnCli, spawnEmulator } from '../../support/processes.js';
+import { kaskControl } from './kask-control.js';
 import { type Forwarder, startForwarder } from './tcp-forwarder.js';
 
 export const BASE = '/echoseen/v1/';
@@ -69,7 +70,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
   writeFileSync(file, sidecarConfig(`http://127.0.0.1:${forwarder.port}${BASE}`, redisServer.url, opts));
   const sidecar = await spawnCli(['serve', '--config', file], { KMP_ADMIN_TOKEN: '' });
   const pool = new Pool(new URL(sidecar.url).origin, { connections: 16, headersTimeout: 10_000 });
-  const kaskPool = new Pool(`http://127.0.0.1:${emulator.port}`, { connections: 4 });
+  const kask = kaskControl(emulator.port, BASE);
   const simple = async (p: Pool, method: 'GET' | 'PUT', path: string, body?: string) => {
     const res = await p.request({ method, path, body });
     return { status: res.statusCode, body: Buffer.from(await res.body.arrayBuffer()) };
@@ -81,19 +82,13 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     forwarder,
     sidecar,
     pool,
-    async kaskFaults(settings) {
-      const res = await simple(kaskPool, 'PUT', '/_emulator/faults', JSON.stringify(settings));
-      if (res.status !== 200) throw new Error(`fault control answered ${res.status}`);
-    },
-    async kaskGet(key) {
-      const res = await simple(kaskPool, 'GET', BASE + encodeURIComponent(key));
-      return res.status === 200 ? res.body : null;
-    },
+    kaskFaults: kask.faults,
+    kaskGet: kask.get,
     metrics: async () => (await simple(pool, 'GET', '/metrics')).body.toString(),
     healthz: async () => (await simple(pool, 'GET', '/healthz')).status,
     async close() {
       await pool.close();
-      await kaskPool.close();
+      await kask.close();
       await sidecar.stop();
       await forwarder.stop();
       await emulator.stop();
