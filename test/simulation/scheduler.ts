@@ -1,9 +1,10 @@
 // A seeded PRNG and a discrete-event scheduler on a virtual clock. Every store call a sidecar makes becomes a pending
 // event; the scheduler fires one enabled event at a time (picked by the PRNG), then lets the real async code run
 // until it blocks on its next store call. With nothing enabled, virtual time jumps to the next timer. The real
-// code's Date.now()/setTimeout/setInterval are vitest fake timers, so settle times, quiet windows and intervals are
-// virtual too; setImmediate stays real and is how microtasks are drained. Same seed, same run, event for event.
-import { vi } from 'vitest';
+// code's Date.now()/setTimeout/setInterval run on a virtual clock (virtual-clock.ts), so settle times, quiet
+// windows and intervals are virtual too; setImmediate stays real and is how microtasks are drained. Same seed, same
+// run, event for event.
+import { VirtualClock } from './virtual-clock.js';
 
 /** mulberry32: small, fast, good enough to pick interleavings; the whole state is one 32-bit word. */
 export class Rng {
@@ -62,7 +63,7 @@ export class Scheduler {
   readonly #quietLines = new Set<number>();
   #enabled: PendingEvent[] = [];
   #timed = 0;
-  #installed = false;
+  readonly #clock = new VirtualClock(EPOCH_MS);
 
   constructor(readonly seed: number) {
     this.rng = new Rng(seed);
@@ -70,21 +71,16 @@ export class Scheduler {
 
   /** Makes Date and the timer functions virtual, starting at EPOCH_MS. */
   install(): void {
-    vi.useFakeTimers({
-      toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'],
-      now: EPOCH_MS,
-    });
-    this.#installed = true;
+    this.#clock.install();
   }
 
   uninstall(): void {
-    if (this.#installed) vi.useRealTimers();
-    this.#installed = false;
+    this.#clock.uninstall();
   }
 
   /** Virtual milliseconds since the run began. */
   now(): number {
-    return Date.now() - EPOCH_MS;
+    return this.#clock.now - EPOCH_MS;
   }
 
   /** An event that becomes enabled `delayMs` from now and fires when the scheduler picks it. */
@@ -131,9 +127,10 @@ export class Scheduler {
         event!.fire();
         continue;
       }
-      if (vi.getTimerCount() === 0) return 'idle';
-      if (this.now() >= limitMs) return 'time_limit';
-      vi.advanceTimersToNextTimer();
+      const next = this.#clock.nextAt();
+      if (next === null) return 'idle';
+      if (next - EPOCH_MS > limitMs) return 'time_limit';
+      this.#clock.fireNext();
     }
   }
 

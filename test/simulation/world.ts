@@ -53,7 +53,10 @@ export interface WorldOptions {
 
 /** A counter/gauge/histogram that records into a map; callable too, so any Metrics method is a no-op. */
 function recordingMetrics(counts: Map<string, number>): Metrics {
+  const made = new Map<string, unknown>();
   const recorder = (name: string): unknown => {
+    const known = made.get(name);
+    if (known) return known;
     const labelled = (labels: unknown) =>
       `${name}${labels && typeof labels === 'object' ? JSON.stringify(labels) : ''}`;
     const fn = (() => fn) as unknown as Record<string, unknown>;
@@ -65,6 +68,7 @@ function recordingMetrics(counts: Map<string, number>): Metrics {
     fn['set'] = () => {};
     fn['observe'] = () => {};
     fn['labels'] = () => fn;
+    made.set(name, fn);
     return fn;
   };
   return new Proxy({}, { get: (_t, name) => recorder(String(name)) }) as Metrics;
