@@ -8,7 +8,7 @@ import type { PhaseName } from '../../src/config/schema.js';
 import { type ClientOp, INVARIANT, type Violation } from './check.js';
 import { describeWindow, type FaultWindow, type KaskOp } from './faults.js';
 import { Rng } from './scheduler.js';
-import { TODAY_LADDER, VALUES, World } from './world.js';
+import { LADDER, VALUES, World } from './world.js';
 
 export type FaultFamily =
   | 'redis-refuse'
@@ -74,7 +74,7 @@ export function envelopeOf(redisValue: Buffer): Buffer {
 export function planFor(seed: number, opts: PlanOptions = {}): Plan {
   const rng = new Rng(seed ^ 0x5bd1e995);
   const families = new Set(opts.families ?? ALL_FAMILIES);
-  const ladder = opts.ladder ?? TODAY_LADDER;
+  const ladder = opts.ladder ?? LADDER;
   const names = ['A', 'B', 'C'].slice(0, rng.between(2, 3));
   const keys = ['k1', 'k2', 'k3', 'k4'].slice(0, rng.between(2, 4));
   const legacy: Record<string, Buffer> = {};
@@ -207,7 +207,7 @@ export async function runPlan(plan: Plan, opts: PlanOptions = {}): Promise<SeedR
     seed: plan.seed,
     sidecars: plan.sidecars,
     legacy: plan.legacy,
-    ladder: opts.ladder ?? TODAY_LADDER,
+    ladder: opts.ladder ?? LADDER,
   });
   try {
     for (const w of plan.windows) world.faults.add(w);

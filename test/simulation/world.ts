@@ -33,6 +33,14 @@ import { checkPinnedScripts, queuedKeys, repairStorageClient } from './sim-repai
 
 /** Today's phase ladder; the planned one adds `kask-primary` between `migration` and `kask-only`. */
 export const TODAY_LADDER: readonly PhaseName[] = ['dual-write', 'migration', 'kask-only'];
+/** The ladder the simulation runs against: phase changes move one rung, and only neighbours coexist. */
+export const LADDER: readonly PhaseName[] = TODAY_LADDER;
+
+/** The phase one rung above `phase` (or `phase` itself at the top). */
+export function rungAbove(phase: PhaseName, ladder: readonly PhaseName[] = LADDER): PhaseName {
+  return ladder[Math.min(ladder.indexOf(phase) + 1, ladder.length - 1)]!;
+}
+
 /** Phases that write Redis (where Kask == convert(Redis) must hold at quiescence). */
 export const REDIS_WRITING_PHASES: ReadonlySet<string> = new Set(['dual-write', 'migration']);
 
@@ -143,7 +151,7 @@ export class World {
     this.sched = new Scheduler(opts.seed);
     this.faults = new Faults(this.sched.rng);
     this.config = loadConfig(null, { ...CONFIG_OVERRIDES, ...opts.config }, {});
-    this.ladder = opts.ladder ?? TODAY_LADDER;
+    this.ladder = opts.ladder ?? LADDER;
     this.redis = new SimRedis(this.sched, this.faults, this.config.redis.commandTimeoutMs);
     this.kask = new SimKask(this.sched, this.faults, this.config.kask.requestTimeoutMs);
     for (const [key, value] of Object.entries(opts.legacy ?? {})) {
@@ -330,7 +338,13 @@ export class World {
     if (phases.every((p) => REDIS_WRITING_PHASES.has(p)))
       for (const key of keys)
         found.push(
-          ...checkStoresAgree(key, this.redis.data.get(key) ?? null, this.kask.data.get(key) ?? null, VALUES),
+          ...checkStoresAgree(
+            key,
+            this.redis.data.get(key) ?? null,
+            this.kask.data.get(key) ?? null,
+            VALUES,
+            this.legacy.get(key) ?? null,
+          ),
         );
     const queued = this.queued();
     if (queued.length > 0)
