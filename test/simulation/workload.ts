@@ -56,6 +56,8 @@ export interface PlanOptions {
 const FAILING_KEY_MS = 45_000;
 /** (e): a queued key is repaired within repair.settle_ms plus this, however another key fails. */
 export const LIVENESS_SLACK_MS = 15_000;
+/** repair.settle_ms by default: when a failed key comes up for repair. */
+const REPAIR_SETTLE_MS = 15_000;
 /** After the last fault: long enough for settle (15 s), late landings (13 s), quiet windows and backoff. */
 export const TAIL_MS = 90_000;
 
@@ -95,22 +97,33 @@ export function planFor(seed: number, opts: PlanOptions = {}): Plan {
     value: envelopeOf(seenTime(100_000 + ++written)),
   });
 
-  // Client traffic: ~8 s of requests, some at the same instant, some bursts of writers on one key.
-  let at = 0;
-  for (let i = rng.between(8, 24); i > 0; i--) {
-    at += rng.chance(0.3) ? 0 : rng.between(1, 600);
-    if (rng.chance(0.12)) {
+  // Client traffic: a first wave of ~8 s while the fleet starts, and often a second one around the time the first
+  // wave's failures come up for repair (repair.settle_ms), so client writes race the repairer. Some requests arrive
+  // at the same instant; some come as a run of writes to one key, through several sidecars, spread over a second.
+  const traffic = (start: number, count: number): number => {
+    let at = start;
+    for (let i = count; i > 0; i--) {
+      at += rng.chance(0.3) ? 0 : rng.between(1, 600);
+      if (rng.chance(0.12)) {
+        const key = rng.pick(keys);
+        let t = at;
+        for (let b = rng.between(3, 6); b > 0; b--) {
+          steps.push(post(t, rng.pick(names), key));
+          t += rng.chance(0.3) ? 0 : rng.between(1, 900);
+        }
+        continue;
+      }
+      const op: ClientOp = rng.chance(0.4) ? 'GET' : rng.chance(0.7) ? 'POST' : 'DELETE';
+      const sidecar = rng.pick(names);
       const key = rng.pick(keys);
-      for (let b = rng.between(3, 5); b > 0; b--) steps.push(post(at, rng.pick(names), key));
-      continue;
+      steps.push(
+        op === 'POST' ? post(at, sidecar, key) : { at, kind: 'request', sidecar, op, key, value: null },
+      );
     }
-    const op: ClientOp = rng.chance(0.4) ? 'GET' : rng.chance(0.7) ? 'POST' : 'DELETE';
-    const sidecar = rng.pick(names);
-    const key = rng.pick(keys);
-    steps.push(
-      op === 'POST' ? post(at, sidecar, key) : { at, kind: 'request', sidecar, op, key, value: null },
-    );
-  }
+    return at;
+  };
+  let at = traffic(0, rng.between(8, 24));
+  if (rng.chance(0.6)) at = traffic(rng.between(14_000, 18_000), rng.between(4, 14));
   const horizon = Math.max(at, 1000);
   const span = (min: number, max: number) => {
     const from = rng.int(horizon);
@@ -120,37 +133,55 @@ export function planFor(seed: number, opts: PlanOptions = {}): Plan {
   const mutations = (): KaskOp[] =>
     rng.pick([['set'], ['delete'], ['set', 'delete'], ['get', 'set', 'delete']]);
 
-  if (families.has('redis-refuse') && rng.chance(0.5))
-    windows.push({ backend: 'redis', mode: 'refuse', sidecar: rng.pick(names), ...span(200, 3000) });
-  if (families.has('redis-timeout') && rng.chance(0.3))
-    windows.push({ backend: 'redis', mode: 'timeout', p: 0.5, ...someSidecar(), ...span(100, 1500) });
-  if (families.has('kask-slow') && rng.chance(0.5))
-    windows.push({
-      backend: 'kask',
-      mode: 'slow',
-      p: 0.7,
-      ops: mutations(),
-      ...someSidecar(),
-      ...span(500, 4000),
-    });
-  if (families.has('kask-error') && rng.chance(0.3))
-    windows.push({
-      backend: 'kask',
-      mode: 'error',
-      p: 0.5,
-      ops: mutations(),
-      ...someSidecar(),
-      ...span(200, 2000),
-    });
-  if (families.has('kask-timeout') && rng.chance(0.5))
-    windows.push({
-      backend: 'kask',
-      mode: 'timeout',
-      p: 0.5,
-      ops: mutations(),
-      ...someSidecar(),
-      ...span(200, 3000),
-    });
+  // Each fault family present in a seed opens 1–3 windows somewhere in the traffic.
+  const open = (family: FaultFamily, chance: number, make: () => FaultWindow) => {
+    if (!families.has(family) || !rng.chance(chance)) return;
+    for (let n = rng.between(1, 3); n > 0; n--) windows.push(make());
+  };
+  open('redis-refuse', 0.6, () => ({
+    backend: 'redis',
+    mode: 'refuse',
+    ...someSidecar(),
+    ...span(200, 4000),
+  }));
+  open('redis-timeout', 0.4, () => ({
+    backend: 'redis',
+    mode: 'timeout',
+    p: 0.5,
+    ...someSidecar(),
+    ...span(100, 1500),
+  }));
+  open('kask-slow', 0.6, () => ({
+    backend: 'kask',
+    mode: 'slow',
+    p: 0.8,
+    ops: mutations(),
+    ...someSidecar(),
+    ...span(500, 5000),
+  }));
+  open('kask-error', 0.4, () => ({
+    backend: 'kask',
+    mode: 'error',
+    p: 0.5,
+    ops: mutations(),
+    ...someSidecar(),
+    ...span(200, 2000),
+  }));
+  open('kask-timeout', 0.6, () => ({
+    backend: 'kask',
+    mode: 'timeout',
+    p: 0.6,
+    ops: mutations(),
+    ...someSidecar(),
+    ...span(200, 3000),
+  }));
+  // Kask trouble often comes back: some windows recur when the keys they failed come up for repair, so the
+  // repairer's own Kask calls fail (and land late) too.
+  for (const w of [...windows])
+    if (w.backend === 'kask' && w.mode !== 'slow' && rng.chance(0.8)) {
+      const from = w.from + REPAIR_SETTLE_MS + rng.between(0, w.to - w.from + 500);
+      windows.push({ ...w, from, to: from + rng.between(300, 1500) });
+    }
 
   if (families.has('failing-key') && keys.length > 1 && rng.chance(0.3)) {
     // One key's Kask writes fail for a long time (its token range is down) while others' fail briefly.
