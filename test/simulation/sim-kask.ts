@@ -5,7 +5,7 @@
 import { BackendError, type KaskRead } from '../../src/kask/client.js';
 import type { Faults, KaskOp } from './faults.js';
 import type { Scheduler } from './scheduler.js';
-import { keyName, show } from './sim-redis.js';
+import { type Caller, keyName, show } from './sim-redis.js';
 
 /** Cassandra's write timeout: how long after a call gave up its write can still land. */
 export const LATE_LANDING_MAX_MS = 12_000;
@@ -25,11 +25,11 @@ export class SimKask {
   ) {}
 
   /** The KaskApi surface (KaskClient's get/set/delete) for one sidecar. */
-  client(sidecar: string) {
+  client(caller: Caller) {
     return {
       get: (key: Buffer, _forward: Record<string, string> = {}): Promise<KaskRead> => {
         const k = keyName(key);
-        return this.#call(sidecar, 'get', k, `GET ${k}`, () => {
+        return this.#call(caller, 'get', k, `GET ${k}`, () => {
           const v = this.data.get(k);
           return v ? { kind: 'hit', value: Buffer.from(v) } : { kind: 'miss' };
         });
@@ -37,24 +37,28 @@ export class SimKask {
       set: (key: Buffer, value: Buffer, _forward: Record<string, string> = {}): Promise<void> => {
         const k = keyName(key);
         const copy = Buffer.from(value);
-        return this.#call(sidecar, 'set', k, `POST ${k} ${show(copy)}`, () => {
+        return this.#call(caller, 'set', k, `POST ${k} ${show(copy)}`, () => {
           this.data.set(k, copy);
         });
       },
       delete: (key: Buffer, _forward: Record<string, string> = {}): Promise<void> => {
         const k = keyName(key);
-        return this.#call(sidecar, 'delete', k, `DELETE ${k}`, () => {
+        return this.#call(caller, 'delete', k, `DELETE ${k}`, () => {
           this.data.delete(k);
         });
       },
     };
   }
 
-  #call<T>(sidecar: string, op: KaskOp, key: string, label: string, apply: () => T): Promise<T> {
+  #call<T>(caller: Caller, op: KaskOp, key: string, label: string, apply: () => T): Promise<T> {
     const { sched } = this;
-    const fault = this.faults.kask(sched.now(), sidecar, key, op);
-    const actor = `kask<${sidecar}`;
-    return new Promise<T>((resolve, reject) => {
+    if (!caller.alive) return new Promise<T>(() => {});
+    const fault = this.faults.kask(sched.now(), caller.name, key, op);
+    const actor = `kask<${caller.name}`;
+    return new Promise<T>((resolveLive, rejectLive) => {
+      // A request already sent still takes effect after its sender crashed; nobody hears the answer.
+      const resolve = (v: T) => caller.alive && resolveLive(v);
+      const reject = (e: unknown) => caller.alive && rejectLive(e);
       if (fault?.mode === 'error') {
         sched.schedule(sched.rng.int(HEALTHY_MAX_MS + 1), actor, `${label} → 500`, () =>
           reject(new BackendError('KASK_STATUS', `Kask answered ${op} with 500`, 500)),

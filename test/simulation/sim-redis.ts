@@ -14,8 +14,14 @@ export interface RedisCollections {
   hashes: Map<string, Map<string, string>>;
 }
 
+/** One sidecar process: a crashed one sends nothing more and hears no answers. */
+export interface Caller {
+  name: string;
+  alive: boolean;
+}
+
 export interface RedisCall<T> {
-  sidecar: string;
+  caller: Caller;
   /** For the trace, e.g. `SET k1`. */
   label: string;
   /** The data key touched, if any (faults can target one key). */
@@ -40,9 +46,13 @@ export class SimRedis implements RedisCollections {
 
   /** One command, applied atomically when its event fires. */
   call<T>(c: RedisCall<T>): Promise<T> {
-    const fault = this.faults.redis(this.sched.now(), c.sidecar, c.key, c.write);
-    const actor = `redis<${c.sidecar}`;
-    return new Promise<T>((resolve, reject) => {
+    if (!c.caller.alive) return new Promise<T>(() => {});
+    const fault = this.faults.redis(this.sched.now(), c.caller.name, c.key, c.write);
+    const actor = `redis<${c.caller.name}`;
+    return new Promise<T>((resolveLive, rejectLive) => {
+      // A command already sent still takes effect after its sender crashed; nobody hears the answer.
+      const resolve = (v: T) => c.caller.alive && resolveLive(v);
+      const reject = (e: unknown) => c.caller.alive && rejectLive(e);
       if (fault?.mode === 'refuse') {
         this.sched.schedule(0, actor, `${c.label} REFUSED`, () =>
           reject(new RedisError('REDIS_REPLY', `Redis ${c.label}: NOPERM this user has no permissions`)),
@@ -77,13 +87,13 @@ export class SimRedis implements RedisCollections {
   }
 
   /** The RedisStore surface the sidecar's GuardedRedis uses (get/set/delete/key, `client` added by the world). */
-  dataStore(sidecar: string) {
+  dataStore(caller: Caller) {
     return {
       key: (key: Buffer): Buffer => key,
       get: (key: Buffer): Promise<Buffer | null> => {
         const k = keyName(key);
         return this.call({
-          sidecar,
+          caller,
           label: `GET ${k}`,
           key: k,
           write: false,
@@ -97,7 +107,7 @@ export class SimRedis implements RedisCollections {
         const k = keyName(key);
         const copy = Buffer.from(value);
         await this.call({
-          sidecar,
+          caller,
           label: `SET ${k} ${show(copy)}`,
           key: k,
           write: true,
@@ -109,7 +119,7 @@ export class SimRedis implements RedisCollections {
       delete: async (key: Buffer): Promise<void> => {
         const k = keyName(key);
         await this.call({
-          sidecar,
+          caller,
           label: `DEL ${k}`,
           key: k,
           write: true,

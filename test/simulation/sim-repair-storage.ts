@@ -11,7 +11,7 @@ import {
   PRESENT_SCRIPT,
   RECORD_SCRIPT,
 } from '../../src/resilience/repair-scripts.js';
-import { keyName, type SimRedis, show } from './sim-redis.js';
+import { type Caller, keyName, type SimRedis, show } from './sim-redis.js';
 
 type Arg = Buffer | string | number;
 
@@ -143,11 +143,11 @@ export function sortedMembers(set: Map<string, number>): Array<[string, number]>
 }
 
 /** The ioredis-like client one sidecar's GuardedRedis.command() passes to its callbacks. */
-export function repairStorageClient(redis: SimRedis, sidecar: string) {
+export function repairStorageClient(redis: SimRedis, caller: Caller) {
   return {
     zscore: (queue: Arg, member: Arg): Promise<string | null> =>
       redis.call({
-        sidecar,
+        caller,
         label: `ZSCORE ${str(queue)} ${str(member)}`,
         key: null,
         write: false,
@@ -159,7 +159,7 @@ export function repairStorageClient(redis: SimRedis, sidecar: string) {
     zrangeBuffer: (queue: Arg, start: number, stop: number, withScores: 'WITHSCORES'): Promise<Buffer[]> => {
       if (withScores !== 'WITHSCORES') throw new Error('simulated ZRANGE supports WITHSCORES only');
       return redis.call({
-        sidecar,
+        caller,
         label: `ZRANGE ${str(queue)} ${start} ${stop}`,
         quiet: true,
         key: null,
@@ -175,7 +175,7 @@ export function repairStorageClient(redis: SimRedis, sidecar: string) {
     },
     hmget: (name: Arg, ...members: Arg[]): Promise<Array<string | null>> =>
       redis.call({
-        sidecar,
+        caller,
         label: `HMGET ${str(name)} (${members.length})`,
         quiet: true,
         key: null,
@@ -194,7 +194,7 @@ export function repairStorageClient(redis: SimRedis, sidecar: string) {
           ? ''
           : ` ${argv.filter((a) => !/^\d+(:\d+)?$/.test(a)).join(' ')}`;
       return redis.call({
-        sidecar,
+        caller,
         label: `EVAL ${script.name.replace('_SCRIPT', '')}${detail}`,
         key: dataKey,
         write: script.writesData,

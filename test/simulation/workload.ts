@@ -18,7 +18,8 @@ export type FaultFamily =
   | 'kask-timeout'
   | 'failing-key'
   | 'phase-change'
-  | 'restart';
+  | 'restart'
+  | 'crash';
 
 export const ALL_FAMILIES: readonly FaultFamily[] = [
   'redis-refuse',
@@ -30,11 +31,14 @@ export const ALL_FAMILIES: readonly FaultFamily[] = [
   'phase-change',
   'restart',
 ];
+/** Known but off unless asked for (SIM_FAULTS): a crash loses what the sidecar held in memory. */
+export const OPTIONAL_FAMILIES: readonly FaultFamily[] = ['crash'];
 
 export type Step =
   | { at: number; kind: 'request'; sidecar: string; op: ClientOp; key: string; value: Buffer | null }
   | { at: number; kind: 'phase'; sidecar: string; to: PhaseName }
   | { at: number; kind: 'restart'; sidecar: string }
+  | { at: number; kind: 'crash'; sidecar: string; downMs: number }
   /** Invariant (e): while `key` keeps failing, no other key may wait longer than the bound. */
   | { at: number; kind: 'liveness'; key: string };
 
@@ -219,6 +223,14 @@ export function planFor(seed: number, opts: PlanOptions = {}): Plan {
   if (families.has('restart') && rng.chance(0.2))
     steps.push({ at: rng.int(horizon), kind: 'restart', sidecar: rng.pick(names) });
 
+  if (families.has('crash') && rng.chance(0.3))
+    steps.push({
+      at: rng.int(horizon),
+      kind: 'crash',
+      sidecar: rng.pick(names),
+      downMs: rng.between(100, 3000),
+    });
+
   steps.sort((a, b) => a.at - b.at);
   return { seed, sidecars, keys, legacy, windows, steps };
 }
@@ -274,7 +286,9 @@ async function execute(world: World, step: Step): Promise<void> {
   if (sidecar === undefined) return;
   if (step.kind === 'request') await world.request(sidecar, step.op, step.key, step.value);
   else if (step.kind === 'phase') await world.changePhase(step.sidecar, step.to);
-  else if (up.includes(step.sidecar)) await world.restart(step.sidecar);
+  else if (step.kind === 'crash') {
+    if (up.includes(step.sidecar)) await world.crash(step.sidecar, step.downMs);
+  } else if (up.includes(step.sidecar)) await world.restart(step.sidecar);
 }
 
 function checkLiveness(world: World, failing: string): void {
@@ -292,6 +306,7 @@ function describeStep(step: Step): string {
   if (step.kind === 'request') return `step: ${step.op} ${step.key} via ${step.sidecar}`;
   if (step.kind === 'phase') return `step: ${step.sidecar} → ${step.to}`;
   if (step.kind === 'restart') return `step: restart ${step.sidecar}`;
+  if (step.kind === 'crash') return `step: crash ${step.sidecar} for ${step.downMs} ms`;
   return `step: liveness check (${step.key} failing)`;
 }
 

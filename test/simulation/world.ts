@@ -28,7 +28,7 @@ import {
 import { Faults } from './faults.js';
 import { Scheduler } from './scheduler.js';
 import { LATE_LANDING_MAX_MS, SimKask } from './sim-kask.js';
-import { SimRedis, show } from './sim-redis.js';
+import { type Caller, SimRedis, show } from './sim-redis.js';
 import { checkPinnedScripts, queuedKeys, repairStorageClient } from './sim-repair-storage.js';
 
 /** Today's phase ladder; the planned one adds `kask-primary` between `migration` and `kask-only`. */
@@ -102,10 +102,13 @@ function tracingLogger(sched: Scheduler, actor: string): Logger {
 export class SimSidecar {
   accepting = true;
   inFlight = 0;
+  /** Requests being served, so a crash can answer them as MediaWiki sees it (a reset: outcome unknown). */
+  readonly serving = new Set<OpRecord>();
   #idle: Array<() => void> = [];
 
   constructor(
     readonly name: string,
+    readonly caller: Caller,
     readonly phases: PhaseSwitch,
     readonly control: PhaseControl,
     readonly resilience: Resilience,
@@ -185,17 +188,18 @@ export class World {
 
   /** The real wiring of src/sidecar.ts, minus HTTP: resilience, phase builder, phase switch, phase control. */
   async #build(name: string, phase: PhaseName): Promise<SimSidecar> {
+    const caller: Caller = { name, alive: true };
     const logger = tracingLogger(this.sched, name);
     const metrics = recordingMetrics(this.metrics);
     const background = new BackgroundTasks();
     const store = {
-      ...this.redis.dataStore(name),
-      client: repairStorageClient(this.redis, name),
+      ...this.redis.dataStore(caller),
+      client: repairStorageClient(this.redis, caller),
     } as unknown as RedisStore;
     const live = { config: this.config };
     const resilience = createResilience({
       live,
-      kask: this.kask.client(name),
+      kask: this.kask.client(caller),
       redis: async () => store,
       metrics,
       logger,
@@ -234,7 +238,7 @@ export class World {
       logger,
       async () => (await resilience.repairer.status().catch(() => null))?.depth ?? null,
     );
-    return new SimSidecar(name, phases, control, resilience, background);
+    return new SimSidecar(name, caller, phases, control, resilience, background);
   }
 
   /** One client request through one sidecar, recorded in the history. */
@@ -254,8 +258,11 @@ export class World {
       `#${record.id} ${op} ${key}${op === 'POST' ? ` ${show(value)}` : ''} → ${sidecar} [${phase.name}]`,
     );
     s.enter();
+    s.serving.add(record);
     const answer = await serve(phase, op, key, value);
+    s.serving.delete(record);
     s.leave();
+    if (record.outcome !== 'pending') return record; // its sidecar crashed meanwhile
     record.respondedAt = this.now();
     record.outcome = answer.outcome;
     record.answer = answer.value;
@@ -300,6 +307,32 @@ export class World {
     await s.resilience.close();
     this.sidecars.set(sidecar, await this.#build(sidecar, s.phase));
     this.sched.log('operator', `restart ${sidecar}: up again in ${s.phase}`);
+    this.operationsInFlight--;
+  }
+
+  /**
+   * A crash (kill -9) and a start `downMs` later in the same phase: requests in flight are cut off (MediaWiki sees
+   * an error: outcome unknown), store calls already sent still take effect, and everything held in memory (the
+   * repair buffer, backfills under way) is gone.
+   */
+  async crash(sidecar: string, downMs: number): Promise<void> {
+    const s = this.sidecar(sidecar);
+    this.operationsInFlight++;
+    s.caller.alive = false;
+    s.accepting = false;
+    s.resilience.breakers.shutdown(); // only stops its timers: the process is gone
+    for (const record of s.serving) {
+      record.outcome = 'error';
+      record.respondedAt = this.now();
+      this.sched.log('client', `#${record.id} ← error (connection reset)`);
+    }
+    this.sched.log(
+      'operator',
+      `crash ${sidecar} (${s.resilience.repairs.buffered} repair(s) buffered in memory)`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    this.sidecars.set(sidecar, await this.#build(sidecar, s.phase));
+    this.sched.log('operator', `${sidecar} started again in ${s.phase}`);
     this.operationsInFlight--;
   }
 
