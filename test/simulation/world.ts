@@ -83,14 +83,15 @@ function recordingMetrics(counts: Map<string, number>): Metrics {
 }
 
 /** A pino-shaped logger that puts repair and phase lines into the trace (never values). */
-function tracingLogger(sched: Scheduler, actor: string): Logger {
+function tracingLogger(sched: Scheduler, caller: Caller): Logger {
   const line =
     (level: string) =>
     (fields: unknown, message?: string): void => {
+      if (!caller.alive) return; // a crashed process logs nothing
       const f = (fields ?? {}) as Record<string, unknown>;
       const key = typeof f['kmp.key'] === 'string' ? ` key=${f['kmp.key']}` : '';
       const err = typeof f['error.message'] === 'string' ? ` (${f['error.message']})` : '';
-      sched.log(actor, `log.${level}: ${message ?? ''}${key}${err}`);
+      sched.log(caller.name, `log.${level}: ${message ?? ''}${key}${err}`);
     };
   const logger: Record<string, unknown> = {};
   for (const level of ['trace', 'debug', 'info', 'warn', 'error', 'fatal']) logger[level] = line(level);
@@ -189,7 +190,7 @@ export class World {
   /** The real wiring of src/sidecar.ts, minus HTTP: resilience, phase builder, phase switch, phase control. */
   async #build(name: string, phase: PhaseName): Promise<SimSidecar> {
     const caller: Caller = { name, alive: true };
-    const logger = tracingLogger(this.sched, name);
+    const logger = tracingLogger(this.sched, caller);
     const metrics = recordingMetrics(this.metrics);
     const background = new BackgroundTasks();
     const store = {
