@@ -66,6 +66,32 @@ describe('failure-path findings, scripted', () => {
     });
   });
 
+  it('1+2: a client write that timed out and landed late cannot undo a later acknowledged write', async () => {
+    // The most common failure in random runs: A's POST times out in Kask (500) and lands 8 s later; meanwhile B's
+    // POST is acknowledged by Kask with its Redis SET refused (Redis behind). The late landing makes both stores
+    // agree on A's older value again, and the catch-up takes agreement for healed.
+    await expectInvariantsHold({
+      sidecars: { A: 'migration', B: 'migration' },
+      keys: ['K'],
+      legacy: {},
+      windows: [
+        {
+          backend: 'kask',
+          mode: 'timeout',
+          sidecar: 'A',
+          key: 'K',
+          ops: ['set'],
+          lands: 1,
+          delayMs: 8000,
+          from: 0,
+          to: 5,
+        },
+        { backend: 'redis', mode: 'refuse', sidecar: 'B', key: 'K', from: 1900, to: 2100 },
+      ],
+      steps: [request(0, 'A', 'POST', 'K', value(1)), request(2000, 'B', 'POST', 'K', value(2))],
+    });
+  });
+
   it("2: the repairer's own timed-out Kask write cannot land over a newer client write", async () => {
     // A's POST reaches Redis but not Kask (500, queued). After the settle time the repair POST times out and lands
     // 8 s later; the retry 250 ms later succeeds and completes the key; then B writes a newer value.

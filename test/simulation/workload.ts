@@ -56,6 +56,12 @@ export interface PlanOptions {
   ladder?: readonly PhaseName[];
 }
 
+/**
+ * Operators may leave kask-only (the README calls that rollback allowed and unguarded). Kask-only never writes
+ * Redis, so after a rollback Redis is stale for every key written meanwhile; set false if rollback from kask-only
+ * is declared out of scope.
+ */
+export const ROLLBACK_FROM_KASK_ONLY: boolean = true;
 /** How long a failing key's Kask writes keep failing (finding 6). */
 const FAILING_KEY_MS = 45_000;
 /** (e): a queued key is repaired within repair.settle_ms plus this, however another key fails. */
@@ -285,8 +291,15 @@ async function execute(world: World, step: Step): Promise<void> {
   const sidecar = up.includes(step.sidecar) ? step.sidecar : up[0];
   if (sidecar === undefined) return;
   if (step.kind === 'request') await world.request(sidecar, step.op, step.key, step.value);
-  else if (step.kind === 'phase') await world.changePhase(step.sidecar, step.to);
-  else if (step.kind === 'crash') {
+  else if (step.kind === 'phase') {
+    if (
+      !ROLLBACK_FROM_KASK_ONLY &&
+      world.sidecar(step.sidecar).phase === 'kask-only' &&
+      step.to !== 'kask-only'
+    )
+      world.sched.log('operator', `${step.sidecar} → ${step.to}: not done (no rollback from kask-only)`);
+    else await world.changePhase(step.sidecar, step.to);
+  } else if (step.kind === 'crash') {
     if (up.includes(step.sidecar)) await world.crash(step.sidecar, step.downMs);
   } else if (up.includes(step.sidecar)) await world.restart(step.sidecar);
 }
