@@ -49,6 +49,8 @@ export interface Plan {
   legacy: Record<string, Buffer>;
   windows: FaultWindow[];
   steps: Step[];
+  /** Config overrides (`section.key` → value), as for a real sidecar. */
+  config?: Record<string, string>;
 }
 
 export interface PlanOptions {
@@ -257,6 +259,7 @@ export async function runPlan(plan: Plan, opts: PlanOptions = {}): Promise<SeedR
     sidecars: plan.sidecars,
     legacy: plan.legacy,
     ladder: opts.ladder ?? LADDER,
+    config: plan.config,
   });
   try {
     for (const w of plan.windows) world.faults.add(w);
