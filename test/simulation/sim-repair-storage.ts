@@ -144,7 +144,7 @@ export function sortedMembers(set: Map<string, number>): Array<[string, number]>
 
 /** The ioredis-like client one sidecar's GuardedRedis.command() passes to its callbacks. */
 export function repairStorageClient(redis: SimRedis, caller: Caller) {
-  return {
+  return strict({
     zscore: (queue: Arg, member: Arg): Promise<string | null> =>
       redis.call({
         caller,
@@ -202,7 +202,22 @@ export function repairStorageClient(redis: SimRedis, caller: Caller) {
         apply: () => script.run(redis, keys, argv),
       });
     },
-  };
+  });
+}
+
+/** Any other client method throws, naming what to simulate (a changed caller cannot silently get `undefined`). */
+function strict<T extends object>(client: T): T {
+  return new Proxy(client, {
+    get(target, name, receiver) {
+      if (typeof name === 'symbol' || name in target || name === 'then')
+        return Reflect.get(target, name, receiver);
+      return () => {
+        throw new Error(
+          `the simulated Redis has no ${String(name)}(): add it to test/simulation/sim-repair-storage.ts`,
+        );
+      };
+    },
+  });
 }
 
 /** Keys waiting in any repair queue (every sorted set is a queue). */
