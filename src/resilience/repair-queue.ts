@@ -113,11 +113,20 @@ export class RepairQueue implements RepairSink {
     return this.#opts.ledger.retryAt(entry, dueMs);
   }
 
-  /** Last flush; whatever still cannot be stored is counted lost and logged, key by key. */
-  async close(): Promise<void> {
+  /**
+   * Last flushes, retried for up to `budgetMs` (a Redis that is slow right now may take them in a moment); whatever
+   * still cannot be stored is counted lost and logged, key by key.
+   */
+  async close(budgetMs = 0): Promise<void> {
     this.#closed = true;
     if (this.#retry) clearTimeout(this.#retry);
-    await this.flush().catch(() => {});
+    this.#retry = null;
+    const deadline = this.#now() + budgetMs;
+    for (;;) {
+      await this.flush().catch(() => {});
+      if (this.#buffer.size === 0 || this.#now() + FLUSH_RETRY_MS > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, FLUSH_RETRY_MS));
+    }
     for (const entry of this.#buffer.values())
       this.#lost(entry.key, entry.reason, 'Redis unreachable at shutdown');
     this.#buffer.clear();

@@ -10,7 +10,7 @@ import type { PhaseObserver } from '../phases/observer.js';
 import type { RedisStore } from '../redis/store.js';
 import { type Breakers, createBreakers } from './breakers.js';
 import { GuardedKask, GuardedRedis } from './guarded-backends.js';
-import { RedisRepairLedger } from './repair-ledger.js';
+import { RedisRepairLedger, type RepairLedger } from './repair-ledger.js';
 import { RepairQueue } from './repair-queue.js';
 import { Repairer } from './repairer.js';
 
@@ -23,6 +23,8 @@ export interface ResilienceDeps {
   logger: Logger;
   observer: PhaseObserver;
   background: BackgroundWork;
+  /** Where the repair queue is kept; default Redis (the protocol simulation supplies its own). */
+  ledger?: RepairLedger;
 }
 
 export interface Resilience {
@@ -36,6 +38,9 @@ export interface Resilience {
   /** Stops the repairer, stores what the queue still buffers (the rest is counted lost), stops the breakers. */
   close(): Promise<void>;
 }
+
+/** At most this long at shutdown to store what the repair queue buffered while Redis was away. */
+const CLOSE_FLUSH_BUDGET_MS = 5000;
 
 export function createResilience(deps: ResilienceDeps): Resilience {
   const config = deps.live.config;
@@ -53,7 +58,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     return guarded;
   };
   const repairs = new RepairQueue({
-    ledger: new RedisRepairLedger(redis),
+    ledger: deps.ledger ?? new RedisRepairLedger(redis),
     maxQueueKeys: config.repair.maxQueueKeys,
     bufferKeys: config.repair.bufferKeys,
     settleMs: config.repair.settleMs,
@@ -92,7 +97,8 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     },
     async close() {
       await repairer.stop();
-      await repairs.close();
+      // What the queue still holds in memory gets a few more tries: losing it means a key nobody repairs.
+      await repairs.close(Math.min(deps.live.config.shutdown.drainTimeoutMs, CLOSE_FLUSH_BUDGET_MS));
       breakers.shutdown();
     },
   };

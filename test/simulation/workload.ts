@@ -36,7 +36,10 @@ export const OPTIONAL_FAMILIES: readonly FaultFamily[] = ['crash'];
 
 export type Step =
   | { at: number; kind: 'request'; sidecar: string; op: ClientOp; key: string; value: Buffer | null }
-  | { at: number; kind: 'phase'; sidecar: string; to: PhaseName }
+  /** `up`/`down`: one rung from wherever the sidecar is when the step runs; a name: that phase (may be refused). */
+  | { at: number; kind: 'phase'; sidecar: string; to: PhaseName | 'up' | 'down' }
+  /** The bulk copy (the real backfill step for every key Kask lacks); its completion marker appears when done. */
+  | { at: number; kind: 'copy' }
   | { at: number; kind: 'restart'; sidecar: string }
   | { at: number; kind: 'crash'; sidecar: string; downMs: number }
   /** Invariant (e): while `key` keeps failing, no other key may wait longer than the bound. */
@@ -49,6 +52,8 @@ export interface Plan {
   legacy: Record<string, Buffer>;
   windows: FaultWindow[];
   steps: Step[];
+  /** The bulk copy finished before the run: Kask holds every legacy value, and the completion marker exists. */
+  copied?: boolean;
   /** Config overrides (`section.key` → value), as for a real sidecar. */
   config?: Record<string, string>;
 }
@@ -66,7 +71,7 @@ export interface PlanOptions {
 export const ROLLBACK_FROM_KASK_ONLY: boolean = true;
 /** How long a failing key's Kask writes keep failing (finding 6). */
 const FAILING_KEY_MS = 45_000;
-/** (e): a queued key is repaired within repair.settle_ms plus this, however another key fails. */
+/** (e): a queued key is repaired within this of becoming due, however another key fails. */
 export const LIVENESS_SLACK_MS = 15_000;
 /** repair.settle_ms by default: when a failed key comes up for repair. */
 const REPAIR_SETTLE_MS = 15_000;
@@ -95,7 +100,14 @@ export function planFor(seed: number, opts: PlanOptions = {}): Plan {
   keys.forEach((key, i) => {
     if (rng.chance(0.6)) legacy[key] = seenTime(i * 1000);
   });
-  const start = rng.chance(0.75) ? 'migration' : 'dual-write';
+  // Most runs start early in the migration; some start late, with the bulk copy long done, so the upper rungs
+  // (and kask-only next to them) get as much interleaving as the lower ones.
+  const late = families.has('phase-change') && rng.chance(0.3);
+  const start: PhaseName = late
+    ? rng.pick(['kask-primary', 'redis-shadow'] as const)
+    : rng.chance(0.75)
+      ? 'migration'
+      : 'dual-write';
   const sidecars = Object.fromEntries(names.map((n) => [n, start as PhaseName]));
   const windows: FaultWindow[] = [];
   const steps: Step[] = [];
@@ -221,11 +233,14 @@ export function planFor(seed: number, opts: PlanOptions = {}): Plan {
   }
 
   if (families.has('phase-change') && rng.chance(0.4)) {
-    // Operators move sidecars one rung at a time; the world refuses a change that breaks ladder adjacency.
-    for (let i = rng.between(1, names.length + 1); i > 0; i--) {
+    // The bulk copy runs while traffic runs; leaving the Redis-reading phases needs it finished (the real guard).
+    if (!late) steps.push({ at: rng.int(horizon), kind: 'copy' });
+    // Operators climb the ladder host by host, sometimes step back, sometimes ask for what the guard must refuse.
+    // Switches settle for a request deadline, so the changes are spread over the traffic and beyond.
+    for (let i = rng.between(2, names.length * 6); i > 0; i--) {
       const sidecar = rng.pick(names);
-      const to = rng.pick(ladder);
-      steps.push({ at: rng.int(horizon + 2000), kind: 'phase', sidecar, to });
+      const to = rng.chance(0.8) ? 'up' : rng.chance(0.6) ? 'down' : rng.pick(ladder);
+      steps.push({ at: rng.int(horizon + 12_000), kind: 'phase', sidecar, to });
     }
   }
   if (families.has('restart') && rng.chance(0.2))
@@ -240,7 +255,7 @@ export function planFor(seed: number, opts: PlanOptions = {}): Plan {
     });
 
   steps.sort((a, b) => a.at - b.at);
-  return { seed, sidecars, keys, legacy, windows, steps };
+  return { seed, sidecars, keys, legacy, windows, steps, copied: late };
 }
 
 export interface SeedResult {
@@ -258,6 +273,7 @@ export async function runPlan(plan: Plan, opts: PlanOptions = {}): Promise<SeedR
     seed: plan.seed,
     sidecars: plan.sidecars,
     legacy: plan.legacy,
+    copied: plan.copied,
     ladder: opts.ladder ?? LADDER,
     config: plan.config,
   });
@@ -289,38 +305,45 @@ export function runSeed(seed: number, opts: PlanOptions = {}): Promise<SeedResul
 
 async function execute(world: World, step: Step): Promise<void> {
   if (step.kind === 'liveness') return checkLiveness(world, step.key);
+  if (step.kind === 'copy') return world.bulkCopy();
   // A sidecar that is restarting takes no requests: MediaWiki's load balancer sends them elsewhere.
   const up = world.accepting();
   const sidecar = up.includes(step.sidecar) ? step.sidecar : up[0];
   if (sidecar === undefined) return;
   if (step.kind === 'request') await world.request(sidecar, step.op, step.key, step.value);
   else if (step.kind === 'phase') {
-    if (
-      !ROLLBACK_FROM_KASK_ONLY &&
-      world.sidecar(step.sidecar).phase === 'kask-only' &&
-      step.to !== 'kask-only'
-    )
-      world.sched.log('operator', `${step.sidecar} → ${step.to}: not done (no rollback from kask-only)`);
-    else await world.changePhase(step.sidecar, step.to);
+    const from = world.sidecar(step.sidecar).phase;
+    const rung = LADDER.indexOf(from);
+    const to =
+      step.to === 'up'
+        ? LADDER[Math.min(rung + 1, LADDER.length - 1)]!
+        : step.to === 'down'
+          ? LADDER[Math.max(rung - 1, 0)]!
+          : step.to;
+    if (!ROLLBACK_FROM_KASK_ONLY && from === 'kask-only' && to !== 'kask-only')
+      world.sched.log('operator', `${step.sidecar} → ${to}: not done (no rollback from kask-only)`);
+    else await world.changePhase(step.sidecar, to);
   } else if (step.kind === 'crash') {
     if (up.includes(step.sidecar)) await world.crash(step.sidecar, step.downMs);
   } else if (up.includes(step.sidecar)) await world.restart(step.sidecar);
 }
 
 function checkLiveness(world: World, failing: string): void {
-  const bound = world.now() - world.config.repair.settleMs - LIVENESS_SLACK_MS;
-  const starved = world.queued().filter((q) => q.key !== failing && q.lastFailureAt < bound);
+  // Due times already include the settle time (and any backoff of the key's own failures).
+  const bound = world.now() - LIVENESS_SLACK_MS;
+  const starved = world.queued().filter((q) => q.key !== failing && q.dueAt < bound);
   world.sched.log('check', `liveness: ${starved.length} key(s) starved behind ${failing}`);
   for (const q of starved)
     world.violations.push({
       invariant: INVARIANT.e,
-      detail: `${q.key} queued since ${q.lastFailureAt} ms, still waiting at ${world.now()} ms while ${failing} keeps failing`,
+      detail: `${q.key} due since ${q.dueAt} ms, still waiting at ${world.now()} ms while ${failing} keeps failing`,
     });
 }
 
 function describeStep(step: Step): string {
   if (step.kind === 'request') return `step: ${step.op} ${step.key} via ${step.sidecar}`;
   if (step.kind === 'phase') return `step: ${step.sidecar} → ${step.to}`;
+  if (step.kind === 'copy') return 'step: bulk copy';
   if (step.kind === 'restart') return `step: restart ${step.sidecar}`;
   if (step.kind === 'crash') return `step: crash ${step.sidecar} for ${step.downMs} ms`;
   return `step: liveness check (${step.key} failing)`;

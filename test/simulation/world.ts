@@ -2,14 +2,16 @@
 // src/sidecar.ts builds one (createResilience, buildPhase, PhaseSwitch, PhaseControl, BackgroundTasks), with the
 // stores swapped for the simulated ones and metrics/logs recorded in memory. ALL knowledge of the code's
 // constructors lives in this file: re-pointing the simulation at changed code is a change here.
+import type { MarkerRead } from '../../src/bulk/completion-marker.js';
 import { redisToEnvelope } from '../../src/codec/convert.js';
 import { loadConfig } from '../../src/config/load.js';
-import type { Config, PhaseName } from '../../src/config/schema.js';
+import { type Config, PHASE_NAMES, type PhaseName, REDIS_WRITING_PHASES } from '../../src/config/schema.js';
 import type { Logger } from '../../src/ops/logging.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import { type PhaseChange, PhaseControl } from '../../src/ops/phase-control.js';
+import { backfillKey } from '../../src/phases/backfill.js';
 import { BackgroundTasks } from '../../src/phases/background.js';
-import { buildPhase } from '../../src/phases/build.js';
+import { buildPhase, dualStoresFor } from '../../src/phases/build.js';
 import { SILENT_OBSERVER } from '../../src/phases/observer.js';
 import type { Phase, ReadOutcome, WriteOutcome } from '../../src/phases/phase.js';
 import { PhaseSwitch } from '../../src/phases/phase-switch.js';
@@ -27,24 +29,41 @@ import {
 } from './check.js';
 import { Faults } from './faults.js';
 import { Scheduler } from './scheduler.js';
+import { SimFleet } from './sim-fleet.js';
 import { LATE_LANDING_MAX_MS, SimKask } from './sim-kask.js';
 import { type Caller, SimRedis, show } from './sim-redis.js';
-import { checkPinnedScripts, queuedKeys, repairStorageClient } from './sim-repair-storage.js';
+import { SimQueueState, simRepairLedger } from './sim-repair-ledger.js';
 
-/** Today's phase ladder; the planned one adds `kask-primary` between `migration` and `kask-only`. */
-export const TODAY_LADDER: readonly PhaseName[] = ['dual-write', 'migration', 'kask-only'];
-/** The ladder the simulation runs against: phase changes move one rung, and only neighbours coexist. */
-export const LADDER: readonly PhaseName[] = TODAY_LADDER;
+/** The ladder the simulation runs against (src/config/schema.ts): the real guard moves one rung at a time. */
+export const LADDER: readonly PhaseName[] = PHASE_NAMES;
 
 /** The phase one rung above `phase` (or `phase` itself at the top). */
 export function rungAbove(phase: PhaseName, ladder: readonly PhaseName[] = LADDER): PhaseName {
   return ladder[Math.min(ladder.indexOf(phase) + 1, ladder.length - 1)]!;
 }
 
-/** Phases that write Redis (where Kask == convert(Redis) must hold at quiescence). */
-export const REDIS_WRITING_PHASES: ReadonlySet<string> = new Set(['dual-write', 'migration']);
+/**
+ * Phases whose fleet keeps Kask == convert(Redis) at quiescence: every phase that converges Kask to Redis. A fleet
+ * with a `redis-shadow` or `kask-only` host no longer promises it (their writes are not re-derived from Redis).
+ */
+export const CONVERGING_PHASES: ReadonlySet<string> = new Set(['dual-write', 'migration', 'kask-primary']);
 
 export const VALUES = { type: 'JSON' as const, hmacKey: null };
+
+/** The completion marker the bulk copy leaves (src/bulk/completion-marker.ts). */
+const COPY_DONE: MarkerRead = {
+  kind: 'present',
+  marker: {
+    completed_at: '2026-11-01T00:00:00.000Z',
+    run_id: 'sim',
+    keys_scanned: 0,
+    keys_copied: 0,
+    keys_skipped: 0,
+    keys_failed: 0,
+    shards: { count: 1, done: [0] },
+    version: 'sim',
+  },
+};
 
 /** Config as a real sidecar would load it; the shadow compare is off (it calls Math.random). */
 const CONFIG_OVERRIDES: Record<string, string> = { 'migration.shadow_sample_rate': '0' };
@@ -56,6 +75,8 @@ export interface WorldOptions {
   ladder?: readonly PhaseName[];
   /** RedisBagOStuff bytes already in Redis (Kask empty) when the run begins. */
   legacy?: Record<string, Buffer>;
+  /** The bulk copy finished before the run: Kask holds every legacy value, and the completion marker exists. */
+  copied?: boolean;
   config?: Record<string, string>;
 }
 
@@ -149,19 +170,28 @@ export class World {
   readonly violations: Violation[] = [];
   /** Phase changes and restarts under way. */
   operationsInFlight = 0;
+  /** The bulk copy finished (its completion marker is in Redis). */
+  copied = false;
+  /** The repair queue in the one Redis. */
+  readonly queue = new SimQueueState();
+  readonly fleet: SimFleet;
 
   private constructor(opts: WorldOptions) {
-    checkPinnedScripts();
     this.sched = new Scheduler(opts.seed);
     this.faults = new Faults(this.sched.rng);
     this.config = loadConfig(null, { ...CONFIG_OVERRIDES, ...opts.config }, {});
     this.ladder = opts.ladder ?? LADDER;
     this.redis = new SimRedis(this.sched, this.faults, this.config.redis.commandTimeoutMs);
     this.kask = new SimKask(this.sched, this.faults, this.config.kask.requestTimeoutMs);
+    // As src/sidecar.ts: requests of a phase being left may run one request deadline (plus a margin) longer.
+    this.fleet = new SimFleet(this.redis, this.config.migration.requestDeadlineMs + 1000);
     for (const [key, value] of Object.entries(opts.legacy ?? {})) {
       this.legacy.set(key, value);
       this.redis.data.set(key, Buffer.from(value));
+      const converted = redisToEnvelope(value, VALUES);
+      if (opts.copied && converted.ok) this.kask.data.set(key, converted.bytes);
     }
+    this.copied = opts.copied ?? false;
   }
 
   /** Installs the virtual clock; call `close()` when done. */
@@ -188,14 +218,18 @@ export class World {
   }
 
   /** The real wiring of src/sidecar.ts, minus HTTP: resilience, phase builder, phase switch, phase control. */
-  async #build(name: string, phase: PhaseName): Promise<SimSidecar> {
+  /** One process's connections, logger, background work and resilience (breakers, repair queue, repairer). */
+  #process(name: string) {
     const caller: Caller = { name, alive: true };
     const logger = tracingLogger(this.sched, caller);
     const metrics = recordingMetrics(this.metrics);
     const background = new BackgroundTasks();
     const store = {
       ...this.redis.dataStore(caller),
-      client: repairStorageClient(this.redis, caller),
+      // Only the repair ledger and the fleet registry reach for the raw client; here both are simulated above it.
+      get client(): never {
+        throw new Error('the simulation has no raw Redis client: simulate the caller at its interface');
+      },
     } as unknown as RedisStore;
     const live = { config: this.config };
     const resilience = createResilience({
@@ -206,7 +240,13 @@ export class World {
       logger,
       observer: SILENT_OBSERVER,
       background,
+      ledger: simRepairLedger(this.redis, this.queue, caller),
     });
+    return { caller, logger, background, live, resilience };
+  }
+
+  async #build(name: string, phase: PhaseName): Promise<SimSidecar> {
+    const { caller, logger, background, live, resilience } = this.#process(name);
     const build = (to: PhaseName) =>
       buildPhase(to, {
         config: live.config,
@@ -216,28 +256,29 @@ export class World {
         repairs: resilience.repairs,
         background,
       });
-    const phases = new PhaseSwitch(await build(phase), build, (to) => {
-      this.sched.log(name, `phase ${to} in force`);
-      resilience.phaseChanged(to);
+    let current: PhaseSwitch | null = null;
+    const fleet = this.fleet.guard(caller, () => current?.name ?? phase);
+    this.fleet.join(name, phase);
+    const phases = new PhaseSwitch(await build(phase), build, {
+      // As src/sidecar.ts.
+      async settle(_leaving, entering) {
+        await background.drain(live.config.migration.requestDeadlineMs + 1000);
+        if (!REDIS_WRITING_PHASES.includes(entering)) await resilience.repairer.stop();
+      },
+      onChange: (to, leaving) => {
+        this.sched.log(name, `phase ${to} in force`);
+        resilience.phaseChanged(to);
+        fleet.changed(to, leaving);
+      },
     });
+    current = phases;
     const control = new PhaseControl(
       phases,
-      // The bulk copy has finished: only the repair-queue part of the kask-only guard is in play.
-      async () => ({
-        kind: 'present',
-        marker: {
-          completed_at: new Date().toISOString(),
-          run_id: 'sim',
-          keys_scanned: 0,
-          keys_copied: 0,
-          keys_skipped: 0,
-          keys_failed: 0,
-          shards: { count: 1, done: [0] },
-          version: 'sim',
-        },
-      }),
+      // The completion marker exists once the workload's bulk copy (world.bulkCopy) has finished.
+      async () => (this.copied ? COPY_DONE : { kind: 'absent' }),
       logger,
       async () => (await resilience.repairer.status().catch(() => null))?.depth ?? null,
+      fleet,
     );
     return new SimSidecar(name, caller, phases, control, resilience, background);
   }
@@ -275,17 +316,11 @@ export class World {
   }
 
   /**
-   * An operator's phase change on one sidecar. Refused here when it would put two phases that are not neighbours on
-   * the ladder in the fleet at once; otherwise through the sidecar's own PhaseControl (and its kask-only guard).
+   * An operator's phase change on one sidecar, through its own PhaseControl: the real guard (one rung at a time,
+   * neighbours only in the fleet, the repair queue, no return to a Redis-trusting phase after kask-only).
    */
-  async changePhase(sidecar: string, to: PhaseName): Promise<PhaseChange | { kind: 'not_adjacent' }> {
+  async changePhase(sidecar: string, to: PhaseName): Promise<PhaseChange> {
     const s = this.sidecar(sidecar);
-    const fleet = [...this.sidecars.values()].filter((o) => o !== s).map((o) => o.phase);
-    const rungs = [...fleet, to].map((p) => this.ladder.indexOf(p));
-    if (Math.max(...rungs) - Math.min(...rungs) > 1) {
-      this.sched.log('operator', `${sidecar} → ${to}: not done (fleet would span non-adjacent phases)`);
-      return { kind: 'not_adjacent' };
-    }
     this.operationsInFlight++;
     this.sched.log('operator', `${sidecar} → ${to} requested`);
     const result = await s.control.request({ to, force: false, source: 'admin' });
@@ -337,18 +372,50 @@ export class World {
     this.operationsInFlight--;
   }
 
+  /**
+   * The bulk copy, as the copy tool does it: for every key Kask lacks, the real backfill step (src/phases/backfill.ts)
+   * from a fresh Redis read, recording what fails in the shared repair queue.
+   * The completion marker appears once every key is done.
+   */
+  async bulkCopy(): Promise<void> {
+    this.operationsInFlight++;
+    // The copier is a process of its own (a Kubernetes Job): its own connections and its own handle on the queue.
+    const copier = this.#process('copier');
+    const stores = dualStoresFor(this.config, {
+      kask: copier.resilience.kask,
+      redis: await copier.resilience.redis(),
+      observer: SILENT_OBSERVER,
+      repairs: copier.resilience.repairs,
+      background: copier.background,
+    });
+    let failed = 0;
+    for (const key of [...this.legacy.keys()]) {
+      const k = Buffer.from(key, 'latin1');
+      try {
+        if ((await stores.kask.get(k)).kind === 'hit') continue;
+        const stored = await stores.redis.get(k);
+        const envelope = stored === null ? null : redisToEnvelope(stored, VALUES);
+        if (stored === null || !envelope?.ok) continue;
+        if ((await backfillKey(stores, k, stored, envelope.bytes)) === 'failed') failed++;
+      } catch {
+        failed++;
+      }
+    }
+    // A copy with failures does not record completion (the failed keys went to the repair queue, or must be re-run).
+    await copier.resilience.close();
+    this.copied = failed === 0;
+    this.sched.log('copier', failed === 0 ? 'bulk copy complete' : `bulk copy: ${failed} key(s) failed`);
+    this.operationsInFlight--;
+  }
+
   /** Sidecars taking requests now. */
   accepting(): string[] {
     return [...this.sidecars.values()].filter((s) => s.accepting).map((s) => s.name);
   }
 
-  /** Keys waiting in the durable queue (any direction) with the virtual time of their last failure. */
-  queued(): Array<{ key: string; queue: string; lastFailureAt: number }> {
-    return queuedKeys(this.redis).map((q) => ({
-      key: q.key,
-      queue: q.queue,
-      lastFailureAt: Number.parseInt(q.generation, 10) - (Date.now() - this.now()),
-    }));
+  /** Keys waiting in the durable queue, with the virtual time they became due and their failed attempts. */
+  queued(): Array<{ key: string; dueAt: number; failures: number }> {
+    return this.queue.sorted().map(([key, e]) => ({ key, dueAt: e.dueMs, failures: e.failures }));
   }
 
   /** Nothing left to do: no requests, changes, background work, buffered or queued repairs, late Kask writes. */
@@ -356,7 +423,7 @@ export class World {
     if (this.history.inFlight > 0 || this.operationsInFlight > 0 || this.kask.lateLandings > 0) return false;
     for (const s of this.sidecars.values())
       if (s.background.size > 0 || s.resilience.repairs.buffered > 0) return false;
-    return queuedKeys(this.redis).length === 0;
+    return this.queue.entries.size === 0;
   }
 
   /**
@@ -369,7 +436,7 @@ export class World {
     this.sched.log('check', `quiescence ${this.quiescent() ? 'reached' : 'NOT reached'}`);
     const found: Violation[] = [...checkLatency(this.history)];
     const phases = [...this.sidecars.values()].map((s) => s.phase);
-    if (phases.every((p) => REDIS_WRITING_PHASES.has(p)))
+    if (phases.every((p) => CONVERGING_PHASES.has(p)))
       for (const key of keys)
         found.push(
           ...checkStoresAgree(
@@ -384,7 +451,7 @@ export class World {
     if (queued.length > 0)
       found.push({
         invariant: INVARIANT.c,
-        detail: `still queued: ${queued.map((q) => `${q.key} (${q.queue}, last failure ${q.lastFailureAt} ms)`).join(', ')}`,
+        detail: `still queued: ${queued.map((q) => `${q.key} (due ${q.dueAt} ms, ${q.failures} failure(s))`).join(', ')}`,
       });
     const buffered = [...this.sidecars.values()].reduce((n, s) => n + s.resilience.repairs.buffered, 0);
     if (buffered > 0)
@@ -421,7 +488,7 @@ export class World {
           legacy: converted?.ok ? converted.bytes : null,
           finalReads,
           lateEffectMs: (phase) =>
-            REDIS_WRITING_PHASES.has(phase) ? 0 : this.config.kask.requestTimeoutMs + LATE_LANDING_MAX_MS,
+            CONVERGING_PHASES.has(phase) ? 0 : this.config.kask.requestTimeoutMs + LATE_LANDING_MAX_MS,
         }),
       );
     }
