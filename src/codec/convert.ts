@@ -5,7 +5,9 @@
 // PHP payloads are carried verbatim, not re-serialized: they already are serialize() output that PHP's own
 // unserialize() accepts, and a PHP client reads the verbatim bytes exactly as it read them from the other store,
 // even where they are not canonical (`d:0.10;`, `i:+5;`, trailing bytes after the value). They are still parsed
-// in full first, so nothing PHP would reject is ever copied across as a value.
+// in full first, so nothing PHP would reject is ever copied across as a value. The one exception is a payload the
+// codec cannot judge (references, `C:`, `E:`): it is carried verbatim too, because both stores hand the same bytes to
+// the same unserialize() in MediaWiki and so read the same thing.
 //
 // A body RESTBagOStuff reads as a miss without it being a stored false (not an envelope of the configured type, a
 // bad HMAC, a payload that does not decode) is "opaque": it is stored in Redis as PHP false followed by the body's
@@ -19,7 +21,7 @@ import { type EnvelopeSettings, openEnvelope, sealEnvelope } from './envelope.js
 import { parseIntegerString } from './integer-string.js';
 import { jsonDecode, jsonEncode } from './php-json.js';
 import { unserialize } from './php-serialize.js';
-import { CodecError, type CodecErrorCode } from './php-value.js';
+import { CodecError, type CodecErrorCode, type PhpValue } from './php-value.js';
 import { encodeRedisValue } from './redis-format.js';
 
 /** A converted value, or why there is none. FALSE_VALUE: the source holds PHP false, which PHP reads as a miss. */
@@ -39,7 +41,7 @@ const OPAQUE_REASONS: ReadonlySet<CodecErrorCode> = new Set([
 /**
  * Redis (RedisBagOStuff) bytes → the RESTBagOStuff body MediaWiki would read as the same value.
  * An integer string becomes `i:N;` / `N`; `b:0;` + an opaque body becomes that body; any other blob must
- * unserialize; PHP false is FALSE_VALUE.
+ * unserialize (PHP: or be beyond the codec's judgement, carried verbatim); PHP false is FALSE_VALUE.
  */
 export function redisToEnvelope(redisBytes: Uint8Array, s: EnvelopeSettings): Conversion {
   return guarded(() => {
@@ -47,9 +49,10 @@ export function redisToEnvelope(redisBytes: Uint8Array, s: EnvelopeSettings): Co
     if (int !== null)
       return sealEnvelope(Buffer.from(s.type === 'PHP' ? `i:${int};` : `${int}`, 'latin1'), s);
     if (startsWithFalse(redisBytes)) return opaqueBody(redisBytes.subarray(OPAQUE_PREFIX.length), s);
+    if (s.type === 'PHP') return phpReads(redisBytes) === false ? null : sealEnvelope(redisBytes, s);
     const value = unserialize(redisBytes);
     if (value === false) return null; // unreachable: only `b:0;…` unserializes to false
-    return sealEnvelope(s.type === 'PHP' ? redisBytes : jsonEncode(value), s);
+    return sealEnvelope(jsonEncode(value), s);
   });
 }
 
@@ -58,7 +61,7 @@ export function redisToEnvelope(redisBytes: Uint8Array, s: EnvelopeSettings): Co
  * is set. A PHP int payload becomes bare digits; other PHP payloads are copied verbatim once they parse; JSON
  * payloads are decoded and re-encoded the Redis way. A stored false becomes `b:0;`, which Redis readers treat as a
  * miss just as RESTBagOStuff readers treat the body; any other body MediaWiki reads as a miss (opaque) becomes
- * `b:0;` + the body. Fails only (UNSUPPORTED) for a PHP payload the codec cannot judge: references, `C:`, `E:`.
+ * `b:0;` + the body. Never fails: every body MediaWiki can send has a Redis form.
  */
 export function envelopeToRedis(body: Uint8Array, s: EnvelopeSettings): Conversion {
   return guarded(() => {
@@ -77,8 +80,7 @@ const OPAQUE = Symbol('opaque');
 
 /**
  * What decodeBody() reads from `body`: the Redis bytes of its value, a stored false, or nothing at all (OPAQUE: not
- * an envelope of this type, a bad HMAC, an undecodable payload). Throws UNSUPPORTED where PHP's verdict cannot be
- * known.
+ * an envelope of this type, a bad HMAC, an undecodable payload). Total: every body has a Redis form.
  */
 function readBody(body: Uint8Array, s: EnvelopeSettings): Buffer | typeof STORED_FALSE | typeof OPAQUE {
   try {
@@ -87,11 +89,28 @@ function readBody(body: Uint8Array, s: EnvelopeSettings): Buffer | typeof STORED
       const value = jsonDecode(payload);
       return value === false ? STORED_FALSE : encodeRedisValue(value);
     }
-    const value = unserialize(payload);
+    const value = phpReads(payload);
     if (value === false) return STORED_FALSE;
     return typeof value === 'bigint' ? encodeRedisValue(value) : Buffer.from(payload);
   } catch (error) {
     if (error instanceof CodecError && OPAQUE_REASONS.has(error.code)) return OPAQUE;
+    throw error;
+  }
+}
+
+const UNKNOWN = Symbol('unknown to the codec');
+
+/**
+ * unserialize() of a PHP payload about to be carried verbatim. Bytes PHP rejects throw MALFORMED. A payload the
+ * codec cannot judge (references, `C:`, `E:`) is UNKNOWN and still carried: it starts with a type tag, so it is
+ * never an integer string, and RESTBagOStuff and RedisBagOStuff both hand those very bytes to the same
+ * unserialize(), so they read the same thing, whatever that is.
+ */
+function phpReads(payload: Uint8Array): PhpValue | typeof UNKNOWN {
+  try {
+    return unserialize(payload);
+  } catch (error) {
+    if (error instanceof CodecError && error.code === 'UNSUPPORTED') return UNKNOWN;
     throw error;
   }
 }
@@ -103,11 +122,7 @@ function readBody(body: Uint8Array, s: EnvelopeSettings): Buffer | typeof STORED
  */
 function opaqueBody(rest: Uint8Array, s: EnvelopeSettings): Buffer | null {
   if (rest.length === 0) return null;
-  try {
-    return readBody(rest, s) === OPAQUE ? Buffer.from(rest) : null;
-  } catch {
-    return null; // a body whose PHP verdict is unknown is never stored this way
-  }
+  return readBody(rest, s) === OPAQUE ? Buffer.from(rest) : null;
 }
 
 function startsWithFalse(bytes: Uint8Array): boolean {

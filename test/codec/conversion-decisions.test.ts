@@ -66,8 +66,9 @@ describe('Redis → envelope', () => {
     expect(redisToEnvelope(bytes('b:0;PHP..i:1;'), SIGNED_PHP)).toEqual(ok('PHP..i:1;'));
   });
 
-  it('references are not supported', () => {
-    expect(redisToEnvelope(bytes('a:2:{i:0;i:1;i:1;R:2;}'), PHP)).toEqual({
+  it('references, C: and E: values: carried verbatim in PHP mode, impossible in JSON mode', () => {
+    expect(redisToEnvelope(bytes('a:2:{i:0;i:1;i:1;R:2;}'), PHP)).toEqual(ok('PHP..a:2:{i:0;i:1;i:1;R:2;}'));
+    expect(redisToEnvelope(bytes('a:2:{i:0;i:1;i:1;R:2;}'), JSON_)).toEqual({
       ok: false,
       reason: 'UNSUPPORTED',
     });
@@ -92,12 +93,9 @@ describe('envelope → Redis', () => {
     expect(envelopeToRedis(bytes('PHP..s:3:"abc"'), PHP)).toEqual(ok('b:0;PHP..s:3:"abc"'));
   });
 
-  it('only a PHP payload whose verdict the codec cannot know stays unconvertible', () => {
-    expect(envelopeToRedis(bytes('PHP..a:2:{i:0;i:1;i:1;R:2;}'), PHP)).toEqual({
-      ok: false,
-      reason: 'UNSUPPORTED',
-    });
-    expect(envelopeToRedis(bytes('PHP..C:3:"Foo":0:{}'), PHP)).toEqual({ ok: false, reason: 'UNSUPPORTED' });
+  it('a PHP payload the codec cannot judge is carried verbatim: both stores unserialize the same bytes', () => {
+    expect(envelopeToRedis(bytes('PHP..a:2:{i:0;i:1;i:1;R:2;}'), PHP)).toEqual(ok('a:2:{i:0;i:1;i:1;R:2;}'));
+    expect(envelopeToRedis(bytes('PHP..C:3:"Foo":0:{}'), PHP)).toEqual(ok('C:3:"Foo":0:{}'));
   });
 
   it('JSON payloads are decoded the PHP way and stored the RedisBagOStuff way', () => {

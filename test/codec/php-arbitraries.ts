@@ -207,6 +207,9 @@ export function anyBody(s: EnvelopeSettings): fc.Arbitrary<Buffer> {
 export function anyRedis(s: EnvelopeSettings): fc.Arbitrary<Buffer> {
   return fc.oneof(
     phpValue({ jsonSafe: false, maxDepth: 3 }).map(encodeRedisValue),
+    fc
+      .constantFrom('a:2:{i:0;i:1;i:1;R:2;}', 'a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}', 'C:3:"Foo":0:{}')
+      .map((text) => Buffer.from(text, 'latin1')),
     anyBody(s).map((b) => Buffer.concat([Buffer.from('b:0;'), b])),
     hostileBytes,
   );
