@@ -193,6 +193,13 @@ export function anyBody(s: EnvelopeSettings): fc.Arbitrary<Buffer> {
         'PHP..i:1;',
         'b:0;',
         'v',
+        // PHP payloads beyond the codec's judgement: references, Serializable, enums
+        'PHP..a:2:{i:0;i:1;i:1;R:2;}',
+        'PHP..a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}',
+        'PHP..C:3:"Foo":0:{}',
+        'PHP..E:7:"Foo:Bar";',
+        // a JSON float PHP reads as a float, which json_encode writes back without its fraction
+        'JSON..-4.0',
       )
       .map((text) => Buffer.from(text, 'latin1')),
   );
