@@ -5,7 +5,7 @@ import { ByteWriter } from './byte-writer.js';
 import { isInt64 } from './integer-string.js';
 import { normalizeArrayKey } from './php-array-key.js';
 import { formatPhpFloat } from './php-float-format.js';
-import { CodecError, PhpArray, PhpObject, type PhpValue } from './php-value.js';
+import { CodecError, isStdClass, PhpArray, PhpObject, type PhpValue } from './php-value.js';
 import { readCodePoint, utf8SequenceLength } from './utf8.js';
 
 /** json_encode's default depth: arrays (empty ones included) nested deeper than this make it return false. */
@@ -25,8 +25,13 @@ const SHORT_ESCAPES: Record<number, string> = {
 
 /**
  * json_encode($value) as PHP 8.2 writes it. Throws NOT_UTF8 for a string that is not valid UTF-8 and
- * NOT_JSON_ENCODABLE for INF/NAN, objects, and nesting past 512. PHP would encode a stdClass as `{…}`, but it
- * reads back as an array, so objects are refused rather than silently changing type.
+ * NOT_JSON_ENCODABLE for INF/NAN, nesting past 512, and objects of any class but stdClass.
+ *
+ * A stdClass is always `{…}` (`{}` when empty) with its properties in order, minus those whose name starts with
+ * NUL: json_encode skips protected/private (mangled) names outside the class. No other class is encoded: what
+ * json_encode makes of one depends on the class's definition (declared property order and defaults,
+ * JsonSerializable, __unserialize hooks, or __PHP_Incomplete_Class when it is not loaded), which the serialized
+ * bytes do not carry, so nothing here could be proven equal to PHP's output.
  */
 export function jsonEncode(value: PhpValue): Buffer {
   const out = new ByteWriter();
@@ -42,8 +47,7 @@ function writeJson(out: ByteWriter, value: PhpValue, depth: number): void {
   else if (typeof value === 'number') writeFloat(out, value);
   else if (Buffer.isBuffer(value)) writeJsonString(out, value);
   else if (value instanceof PhpArray) writeArray(out, value, depth + 1);
-  else if (value instanceof PhpObject)
-    throw new CodecError('NOT_JSON_ENCODABLE', 'PHP objects are not encoded');
+  else if (value instanceof PhpObject) writeObject(out, value, depth + 1);
   else throw new CodecError('NOT_JSON_ENCODABLE', 'not a PhpValue');
 }
 
@@ -76,6 +80,25 @@ function writeArray(out: ByteWriter, array: PhpArray, depth: number): void {
     writeJson(out, item, depth);
   }
   out.byte(list ? 0x5d : 0x7d);
+}
+
+/** A stdClass as json_encode writes it from outside any class: public (unmangled) properties only. */
+function writeObject(out: ByteWriter, object: PhpObject, depth: number): void {
+  if (!isStdClass(object.className))
+    throw new CodecError('NOT_JSON_ENCODABLE', 'only stdClass objects are JSON encoded');
+  if (depth > JSON_ENCODE_MAX_DEPTH)
+    throw new CodecError('NOT_JSON_ENCODABLE', 'Maximum stack depth exceeded');
+  out.byte(0x7b);
+  let first = true;
+  for (const [name, item] of object.props) {
+    if (name.length > 0 && name[0] === 0) continue;
+    if (!first) out.byte(0x2c);
+    first = false;
+    writeJsonString(out, name);
+    out.byte(0x3a);
+    writeJson(out, item, depth);
+  }
+  out.byte(0x7d);
 }
 
 function isList(entries: ReadonlyArray<readonly [bigint | Buffer, PhpValue]>): boolean {

@@ -10,7 +10,7 @@
 
 import { OrderedEntries } from './ordered-entries.js';
 import { normalizeArrayKey } from './php-array-key.js';
-import { CodecError, PhpArray, PhpObject, type PhpValue } from './php-value.js';
+import { CodecError, isStdClass, PhpArray, PhpObject, type PhpValue, STD_CLASS } from './php-value.js';
 import { SerializedReader } from './serialized-reader.js';
 
 /** PHP's default unserialize_max_depth: non-empty arrays and all objects count, deeper input is rejected. */
@@ -159,10 +159,12 @@ function openObject(r: SerializedReader): Container {
   const length = r.readLength();
   r.expectAscii(':"');
   if (length === 0 || length > r.remaining) r.fail('bad class name length');
-  const className = Buffer.from(r.bytes.subarray(r.pos, r.pos + length));
+  const name = Buffer.from(r.bytes.subarray(r.pos, r.pos + length));
   r.pos += length;
   r.expectAscii('":');
-  if (!isValidClassName(className)) r.fail('invalid class name');
+  if (!isValidClassName(name)) r.fail('invalid class name');
+  // A class PHP knows takes its declared spelling; stdClass is the only one known here for sure.
+  const className = isStdClass(name) ? STD_CLASS : name;
   const count = r.readLooseInt();
   if (count < 0n) r.fail('negative property count');
   checkCount(r, count);

@@ -19,6 +19,16 @@ export class PhpObject {
   ) {}
 }
 
+/** PHP's built-in stdClass, the one class whose objects the codec knows everything about (no hooks, no schema). */
+export const STD_CLASS: Buffer = Buffer.from('stdClass', 'latin1');
+
+/** PHP class names are case-insensitive: `O:8:"STDCLASS":…` is a stdClass too (and serializes back as `stdClass`). */
+export function isStdClass(name: Buffer): boolean {
+  if (name.length !== STD_CLASS.length) return false;
+  for (let i = 0; i < name.length; i++) if ((name[i]! | 0x20) !== (STD_CLASS[i]! | 0x20)) return false;
+  return true;
+}
+
 /** Why a value could not be decoded, encoded or converted; the only error type the codec throws. */
 export type CodecErrorCode =
   | 'MALFORMED'

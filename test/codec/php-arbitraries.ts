@@ -2,11 +2,12 @@
 // holds them (numeric strings are ints) and unique, byte strings that may or may not be UTF-8, every float.
 
 import fc from 'fast-check';
-import { encodeEnvelope } from '../../src/codec/envelope.js';
+import { type EnvelopeSettings, encodeEnvelope, sealEnvelope } from '../../src/codec/envelope.js';
 import { normalizeArrayKey } from '../../src/codec/php-array-key.js';
 import { jsonEncode } from '../../src/codec/php-json.js';
 import { serialize } from '../../src/codec/php-serialize.js';
 import { PhpArray, PhpObject, type PhpValue } from '../../src/codec/php-value.js';
+import { encodeRedisValue } from '../../src/codec/redis-format.js';
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -160,3 +161,63 @@ export const hostileBytes: fc.Arbitrary<Buffer> = fc.oneof(
   damagedEncodings,
   tweakedSerializations,
 );
+
+/** RESTBagOStuff settings: either type, unsigned or signed with any key. */
+export const envelopeSettings: fc.Arbitrary<EnvelopeSettings> = fc.record({
+  type: fc.constantFrom('PHP' as const, 'JSON' as const),
+  hmacKey: fc.oneof(
+    fc.constant(null),
+    fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.from(u)),
+  ),
+});
+
+/** Bodies of every kind a client may POST: values under these or other settings, damaged envelopes, junk. */
+export function anyBody(s: EnvelopeSettings): fc.Arbitrary<Buffer> {
+  const base = fc.oneof(
+    fc.tuple(phpValue({ jsonSafe: true, maxDepth: 3 }), fc.constant(s)).map(([v, t]) => encodeEnvelope(v, t)),
+    fc
+      .tuple(phpValue({ jsonSafe: true, maxDepth: 3 }), envelopeSettings)
+      .map(([v, t]) => encodeEnvelope(v, t)),
+    fc
+      .tuple(phpValue({ jsonSafe: false, maxDepth: 3 }), fc.constant({ ...s, type: 'PHP' as const }))
+      .map(([v, t]) => encodeEnvelope(v, t)),
+    hostileBytes.map((payload) => sealEnvelope(payload, s)),
+    hostileBytes,
+    fc
+      .constantFrom(
+        'KASK:V:INTEGRATION_TEST_VALUE',
+        'JSON..false',
+        'PHP..b:0;',
+        'PHP..b:0;junk',
+        'JSON..1',
+        'PHP..i:1;',
+        'b:0;',
+        'v',
+        // PHP payloads beyond the codec's judgement: references, Serializable, enums
+        'PHP..a:2:{i:0;i:1;i:1;R:2;}',
+        'PHP..a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}',
+        'PHP..C:3:"Foo":0:{}',
+        'PHP..E:7:"Foo:Bar";',
+        // a JSON float PHP reads as a float, which json_encode writes back without its fraction
+        'JSON..-4.0',
+      )
+      .map((text) => Buffer.from(text, 'latin1')),
+  );
+  // Bodies that themselves start with `b:0;`, so the prefix is exercised at both levels.
+  return fc.oneof(
+    base,
+    base.map((b) => Buffer.concat([Buffer.from('b:0;'), b])),
+  );
+}
+
+/** Redis values: what RedisBagOStuff writes for any value, `b:0;` + anything, and damaged bytes. */
+export function anyRedis(s: EnvelopeSettings): fc.Arbitrary<Buffer> {
+  return fc.oneof(
+    phpValue({ jsonSafe: false, maxDepth: 3 }).map(encodeRedisValue),
+    fc
+      .constantFrom('a:2:{i:0;i:1;i:1;R:2;}', 'a:2:{i:0;O:8:"stdClass":0:{}i:1;r:2;}', 'C:3:"Foo":0:{}')
+      .map((text) => Buffer.from(text, 'latin1')),
+    anyBody(s).map((b) => Buffer.concat([Buffer.from('b:0;'), b])),
+    hostileBytes,
+  );
+}

@@ -44,6 +44,8 @@ export interface BlobVector {
   redis: Verdict;
   toEnvelope: { PHP: Envelopes | null; JSON: Envelopes | null } | null;
   jsonError: string | null;
+  /** For `b:0;` + rest: whether RESTBagOStuff reads the rest as an opaque miss, per type and signing. */
+  opaqueRest: Record<'PHP' | 'JSON', Record<'plain' | 'signed', boolean>> | null;
 }
 
 export interface JsonVector {
@@ -56,7 +58,18 @@ export interface EnvelopeVector extends Verdict {
   type: 'PHP' | 'JSON';
   hmacKey: string;
   body: string;
-  redis: string | null;
+  /** The proxy's Redis bytes for the body, as PHP computes the rule. */
+  redis: string;
+  /** serialize() of what RedisBagOStuff reads from those bytes, and the warnings PHP printed reading them. */
+  redisRead: string;
+  redisWarnings: string[];
+}
+
+/** One class's json_encode of the same serialized properties (`a` then `b`). */
+export interface ObjectEvidence {
+  class: string;
+  blob: string;
+  json: string | null;
 }
 
 export interface PhpVectors {
@@ -66,6 +79,7 @@ export interface PhpVectors {
   blobs: BlobVector[];
   json: JsonVector[];
   envelopes: EnvelopeVector[];
+  objectEvidence: ObjectEvidence[];
 }
 
 const path = fileURLToPath(new URL('../fixtures/php/vectors.json', import.meta.url));

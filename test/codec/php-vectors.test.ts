@@ -3,7 +3,12 @@
 
 import { describe, expect, it } from 'vitest';
 import { envelopeToRedis, redisToEnvelope } from '../../src/codec/convert.js';
-import { decodeEnvelope, type EnvelopeSettings, encodeEnvelope } from '../../src/codec/envelope.js';
+import {
+  decodeEnvelope,
+  type EnvelopeSettings,
+  encodeEnvelope,
+  sealEnvelope,
+} from '../../src/codec/envelope.js';
 import { jsonDecode, jsonEncode } from '../../src/codec/php-json.js';
 import { serialize, unserialize } from '../../src/codec/php-serialize.js';
 import { CodecError, PhpArray, PhpObject, type PhpValue } from '../../src/codec/php-value.js';
@@ -22,10 +27,14 @@ const ALL_SETTINGS = [
   ['JSON', 'signed'],
 ] as const;
 
-/** PHP would json_encode a stdClass as `{…}`; the codec refuses objects on purpose (they read back as arrays). */
-function containsObject(value: PhpValue): boolean {
-  if (value instanceof PhpObject) return true;
-  if (value instanceof PhpArray) return value.entries.some(([, v]) => containsObject(v));
+/** The codec JSON-encodes stdClass only: any other class's json_encode depends on its definition. */
+function containsForeignObject(value: PhpValue): boolean {
+  if (value instanceof PhpObject)
+    return (
+      value.className.toString('latin1').toLowerCase() !== 'stdclass' ||
+      value.props.some(([, v]) => containsForeignObject(v))
+    );
+  if (value instanceof PhpArray) return value.entries.some(([, v]) => containsForeignObject(v));
   return false;
 }
 
@@ -58,7 +67,7 @@ describe('PHP value vectors', () => {
 
   describe.each(vectors.values.map((v) => [v.name, v] as const))('%s', (_name, v) => {
     const value = fromTree(v.tree);
-    const jsonRefused = containsObject(value);
+    const jsonRefused = containsForeignObject(value);
 
     it('serialize() and unserialize() match PHP', () => {
       expect(serialize(value)).toEqual(b64(v.serialize));
@@ -122,13 +131,26 @@ describe('PHP unserialize and RedisBagOStuff read verdicts', () => {
     });
 
     it.each(ALL_SETTINGS)('redisToEnvelope() (%s, %s)', (type, signing) => {
-      const result = redisToEnvelope(blob, SETTINGS[type][signing]);
-      if (v.unsupported) expect(result).toEqual({ ok: false, reason: 'UNSUPPORTED' });
+      const s = SETTINGS[type][signing];
+      const result = redisToEnvelope(blob, s);
+      if (codeOf(() => unserialize(blob)) === 'UNSUPPORTED')
+        // Beyond the codec's judgement: PHP mode carries the bytes verbatim (both stores hand them to the same
+        // unserialize()), JSON mode needs the value and cannot.
+        expect(result).toEqual(
+          type === 'PHP' ? { ok: true, bytes: sealEnvelope(blob, s) } : { ok: false, reason: 'UNSUPPORTED' },
+        );
+      else if (v.opaqueRest !== null)
+        // `b:0;` + rest: the rest comes back only where RESTBagOStuff reads it as an opaque miss too.
+        expect(result).toEqual(
+          v.opaqueRest[type][signing]
+            ? { ok: true, bytes: blob.subarray(4) }
+            : { ok: false, reason: 'FALSE_VALUE' },
+        );
       else if (v.redis.isFalse) expect(result).toEqual({ ok: false, reason: 'FALSE_VALUE' });
       else if (v.toEnvelope === null) expect(result.ok).toBe(false);
       else {
         const expected = v.toEnvelope[type];
-        const refused = type === 'JSON' && containsObject(decodeRedisValue(blob));
+        const refused = type === 'JSON' && containsForeignObject(decodeRedisValue(blob));
         if (expected === null || refused) expect(result.ok).toBe(false);
         else expect(result).toEqual({ ok: true, bytes: b64(expected[signing]) });
       }
@@ -152,8 +174,51 @@ describe('RESTBagOStuff::decodeBody verdicts', () => {
     const s: EnvelopeSettings = { type, hmacKey: v.hmacKey === '' ? null : Buffer.from(v.hmacKey) };
     const body = b64(v.body);
     expectVerdict(() => decodeEnvelope(body, s), v);
-    const converted = envelopeToRedis(body, s);
-    if (v.accepted) expect(converted).toEqual({ ok: true, bytes: b64(v.redis!) });
-    else expect(converted.ok).toBe(false);
+    expect(envelopeToRedis(body, s)).toEqual({ ok: true, bytes: b64(v.redis) });
   });
+
+  it.each(cases)(
+    '%s %s %s: RedisBagOStuff reads the converted bytes as MediaWiki reads the body',
+    (type, _key, _body, v) => {
+      const s: EnvelopeSettings = { type, hmacKey: v.hmacKey === '' ? null : Buffer.from(v.hmacKey) };
+      const missed = !v.accepted || v.isFalse;
+      // Checked by PHP itself: a miss (opaque or a stored false) is read back as false, a value as the same value.
+      expect(b64(v.redisRead)).toEqual(missed ? Buffer.from('b:0;') : b64(v.reserialized!));
+      // PHP 8.2 reads `b:0;` + body silently (8.3 adds an "Extra data" warning; see docs/protocol.md).
+      expect(v.redisWarnings).toEqual([]);
+      // And the way back: an opaque body is handed back byte for byte, a stored false stays a miss.
+      const body = b64(v.body);
+      const back = redisToEnvelope(b64(v.redis), s);
+      if (!v.accepted && body.length > 0) expect(back).toEqual({ ok: true, bytes: body });
+      else if (missed) expect(back).toEqual({ ok: false, reason: 'FALSE_VALUE' });
+      else expect(back.ok).toBe(true);
+    },
+  );
+});
+
+describe('objects of classes other than stdClass', () => {
+  const stdClass = vectors.objectEvidence.find((e) => e.class === 'stdClass')!;
+  const others = vectors.objectEvidence.filter((e) => e !== stdClass);
+
+  it('stdClass encodes exactly as PHP json_encode does', () => {
+    expect(jsonEncode(unserialize(b64(stdClass.blob)))).toEqual(b64(stdClass.json!));
+  });
+
+  it('the same serialized properties json_encode differently per class definition, so bytes cannot decide', () => {
+    const outputs = new Set(others.map((e) => e.json));
+    expect(outputs.size).toBeGreaterThanOrEqual(4);
+    expect([...outputs].some((json) => json !== stdClass.json)).toBe(true);
+  });
+
+  it.each(others.map((e) => [e.class, e] as const))(
+    '%s is refused in JSON and carried verbatim in PHP',
+    (_c, e) => {
+      const blob = b64(e.blob);
+      expect(redisToEnvelope(blob, SETTINGS.JSON.plain)).toEqual({ ok: false, reason: 'NOT_JSON_ENCODABLE' });
+      expect(redisToEnvelope(blob, SETTINGS.PHP.plain)).toEqual({
+        ok: true,
+        bytes: Buffer.concat([Buffer.from('PHP..'), blob]),
+      });
+    },
+  );
 });

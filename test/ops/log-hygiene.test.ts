@@ -48,7 +48,7 @@ async function traffic(): Promise<void> {
     expect((await kv(sidecar.url, 'POST', key(n), signed(`${SECRET}-${n}`), h())).status).toBe(201);
     expect((await kv(sidecar.url, 'GET', key(n), undefined, h())).status).toBe(200);
   }
-  // Badly signed (cannot become Redis bytes), and Redis values that cannot become envelopes.
+  // Badly signed (a miss to MediaWiki: kept in Redis behind PHP false), and Redis values that cannot become envelopes.
   await kv(sidecar.url, 'POST', key(100), `JSON.forged.${JSON.stringify(`${SECRET}-forged`)}`, h());
   for (let n = 200; n < 205; n++) {
     await backends.redis.set(key(n), `s:99:"${SECRET}-broken-${n}";`);

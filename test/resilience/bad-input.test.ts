@@ -124,12 +124,12 @@ describe('malformed targets and bytes', () => {
     expectProblem(await send(requestHead('GET', missing)), 404, `${BASE}\\ufffd(\\u0000x`);
   });
 
-  it('stores a value with NUL bytes exactly (Kask only: it is not a MediaWiki envelope)', async () => {
+  it('stores a value with NUL bytes exactly (not a MediaWiki envelope: PHP false + the body in Redis)', async () => {
     const key = newKey();
     const value = Buffer.from([0x78, 0x00, 0x79, 0xff, 0x00]);
     expect((await post(BASE + key, value)).status).toBe(201);
     expect((await send(requestHead('GET', BASE + key))).body).toEqual(value);
-    expect(await rig.redis.exists(key)).toBe(0);
+    expect(await rig.redis.getBuffer(key)).toEqual(Buffer.concat([Buffer.from('b:0;'), value]));
   });
 
   it('answers raw non-ASCII, NUL or control bytes in the request line or headers with a plain 400', async () => {
