@@ -8,7 +8,7 @@ import type { Spawned } from '../support/processes.js';
 import { runKaskContract } from './kask-contract.js';
 
 /** Every phase of the ladder, in order: a new phase is one more word here. */
-const PHASES = ['dual-write', 'migration', 'kask-only'] as const;
+const PHASES = ['dual-write', 'migration', 'kask-primary', 'redis-shadow', 'kask-only'] as const;
 
 const BASE_URI = '/echoseen/v1/';
 const backends = useBackends();
