@@ -16,7 +16,7 @@ import { createBackendTimer, KASK_OPS, REDIS_OPS } from './ops/backend-timing.js
 import { VERSION } from './ops/build-info.js';
 import { createLogger, type Logger } from './ops/logging.js';
 import { Metrics } from './ops/metrics.js';
-import { type Operations, startOperations } from './ops/operations.js';
+import { type Operations, PHASE_SETTLE_MARGIN_MS, startOperations } from './ops/operations.js';
 import { createPhaseObserver } from './ops/phase-observer.js';
 import type { ReloadResult } from './ops/reload.js';
 import type { StatusProviders } from './ops/status-providers.js';
@@ -97,7 +97,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
   const phases = new PhaseSwitch(await build(config.phase), build, {
     async settle(_leaving, entering) {
       // The old phase's backfills end within one request deadline; the repairer stops where nothing may repair.
-      await background.drain(live.config.migration.requestDeadlineMs + SETTLE_MARGIN_MS);
+      await background.drain(live.config.migration.requestDeadlineMs + PHASE_SETTLE_MARGIN_MS);
       if (!REDIS_WRITING_PHASES.includes(entering)) await resilience.repairer.stop();
     },
     onChange(name, leaving) {
@@ -188,9 +188,6 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
   };
 }
 
-/** Beyond the request deadline, how long a phase switch waits for the old phase's background work. */
-const SETTLE_MARGIN_MS = 1000;
-
 function createFleet(config: Config, redis: FleetRedis, metrics: Metrics): Fleet {
   const port = config.listen.port;
   const instance = config.fleet.instance ?? (port ? `${hostname()}:${port}` : `${hostname()}/${process.pid}`);
@@ -200,7 +197,7 @@ function createFleet(config: Config, redis: FleetRedis, metrics: Metrics): Fleet
       version: VERSION,
       memberTtlMs: config.fleet.memberTtlMs,
       // Requests of the old phase may run for one request deadline after a switch.
-      settleMs: config.migration.requestDeadlineMs + SETTLE_MARGIN_MS,
+      settleMs: config.migration.requestDeadlineMs + PHASE_SETTLE_MARGIN_MS,
     }),
     redis,
     heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,

@@ -16,6 +16,9 @@ import { type DrainReport, drain } from './shutdown.js';
 import { defaultStatusProviders, type StatusProviders } from './status-providers.js';
 import { statusReport } from './status-report.js';
 
+/** Beyond the request deadline, how long requests of a phase just left may still run. */
+export const PHASE_SETTLE_MARGIN_MS = 1000;
+
 /** What the operator side needs from the sidecar it runs in. */
 export interface OperationsDeps {
   live: LiveConfig;
@@ -57,6 +60,7 @@ export async function startOperations(deps: OperationsDeps): Promise<Operations>
     logger,
     repairDepth,
     deps.fleet,
+    config.migration.requestDeadlineMs + PHASE_SETTLE_MARGIN_MS,
   );
   const inFlight = new InFlight();
   let draining = false;

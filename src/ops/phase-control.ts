@@ -58,7 +58,17 @@ export class PhaseControl {
     readonly readRepairDepth: () => Promise<number | null> = async () => null,
     /** The fleet half of the guard (src/fleet/fleet.ts); none in unit tests of the local rules. */
     readonly fleet: FleetGuard = NO_FLEET,
+    /**
+     * How long requests of a phase just left may still run (the request deadline and a margin): until then this
+     * host counts as running both, so it takes no further step (two steps at once would put non-neighbours on it).
+     */
+    readonly settleMs = 0,
+    readonly now: () => number = Date.now,
   ) {}
+
+  /** Until when this host may still be serving requests of the phase it left last. */
+  #settlingUntil = 0;
+  #settling: PhaseName | null = null;
 
   get phase(): PhaseName {
     return this.phases.name;
@@ -80,10 +90,19 @@ export class PhaseControl {
     const from = this.phase;
     if (!force) {
       const local =
-        stepRefusal(from, to) ?? (await this.#markerRefusal(from, to)) ?? (await this.#repairRefusal(to));
+        stepRefusal(from, to) ??
+        (await this.#markerRefusal(from, to)) ??
+        (await this.#repairRefusal(to)) ??
+        this.#settlingRefusal(to);
       if (local !== null) return local;
     }
     return this.fleet.claim(from, to, force);
+  }
+
+  #settlingRefusal(to: PhaseName): string | null {
+    const left = this.#settlingUntil - this.now();
+    if (left <= 0 || this.#settling === null || compatiblePhases(to).includes(this.#settling)) return null;
+    return `${to} refused: requests of ${this.#settling} may still be running here for ${Math.ceil(left)} ms (one request deadline after the last change); try again then`;
   }
 
   async #markerRefusal(from: PhaseName, to: PhaseName): Promise<string | null> {
@@ -130,6 +149,10 @@ export class PhaseControl {
       { ...fields, 'event.outcome': 'success', 'kmp.source': req.source, 'kmp.forced': forced },
       `phase changed from ${from} to ${req.to} (${req.source}${forced ? ', forced' : ''})`,
     );
+    if (from !== req.to) {
+      this.#settling = from;
+      this.#settlingUntil = this.now() + this.settleMs;
+    }
     return { kind: 'changed', from, to: req.to, forced };
   }
 }

@@ -15,7 +15,15 @@ import { createMarkerProbe } from '../../src/ops/marker-probe.js';
 import { RedisStore } from '../../src/redis/store.js';
 import { REPAIR_QUEUE_KEYS } from '../../src/resilience/repair-ledger.js';
 import { useBackends } from '../support/backends.js';
-import { admin, logLines, type OpsSidecar, setPhase, startOpsSidecar, TOKEN } from './ops-support.js';
+import {
+  admin,
+  logLines,
+  type OpsSidecar,
+  setPhase,
+  setPhaseWhenSettled,
+  startOpsSidecar,
+  TOKEN,
+} from './ops-support.js';
 
 const backends = useBackends();
 let store: RedisStore;
@@ -162,17 +170,16 @@ describe('admin API with a token', () => {
       ['kask-primary', 'redis-shadow'],
       ['redis-shadow', 'kask-only'],
     ]) {
-      const res = await setPhase(sidecar.adminUrl, to!);
+      const res = await setPhaseWhenSettled(sidecar.adminUrl, to!);
       expect(res).toMatchObject({ status: 200, json: { phase: to, previous: from, forced: false } });
     }
   });
 
   it('refuses a return to a phase that trusts Redis once kask-only was entered, until forced', async () => {
     await writeCompletionMarker(store, MARKER);
-    for (const to of ['kask-primary', 'redis-shadow', 'kask-only'])
-      expect((await setPhase(sidecar.adminUrl, to)).status).toBe(200);
-    expect((await setPhase(sidecar.adminUrl, 'redis-shadow')).status).toBe(200);
-    const back = await setPhase(sidecar.adminUrl, 'kask-primary');
+    for (const to of ['kask-primary', 'redis-shadow', 'kask-only', 'redis-shadow'])
+      expect((await setPhaseWhenSettled(sidecar.adminUrl, to)).status).toBe(200);
+    const back = await setPhaseWhenSettled(sidecar.adminUrl, 'kask-primary');
     expect(back.status).toBe(409);
     expect(back.json.reason).toContain('a host has run kask-only');
     expect((await setPhase(sidecar.adminUrl, 'kask-primary', true)).status).toBe(200);
@@ -211,8 +218,8 @@ describe('admin API with a token', () => {
 
   it('refuses kask-only while keys wait in the repair queue, even with the marker; force still works', async () => {
     await writeCompletionMarker(store, MARKER);
-    expect((await setPhase(sidecar.adminUrl, 'kask-primary')).status).toBe(200);
-    expect((await setPhase(sidecar.adminUrl, 'redis-shadow')).status).toBe(200);
+    expect((await setPhaseWhenSettled(sidecar.adminUrl, 'kask-primary')).status).toBe(200);
+    expect((await setPhaseWhenSettled(sidecar.adminUrl, 'redis-shadow')).status).toBe(200);
     // A key waiting for repair (documented queue key), due in a minute, so the repairer leaves it alone.
     await backends.redis.zadd(
       REPAIR_QUEUE_KEYS.queue,
@@ -221,7 +228,7 @@ describe('admin API with a token', () => {
     );
     try {
       const deadline = Date.now() + 5_000;
-      let res = await setPhase(sidecar.adminUrl, 'kask-only');
+      let res = await setPhaseWhenSettled(sidecar.adminUrl, 'kask-only');
       while (res.status !== 409 && Date.now() < deadline) {
         if (res.status === 200) await setPhase(sidecar.adminUrl, 'redis-shadow', true); // not counted yet
         await new Promise((r) => setTimeout(r, 100));

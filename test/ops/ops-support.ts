@@ -92,6 +92,25 @@ export function setPhase(adminUrl: string, phase: string, force = false): Promis
   });
 }
 
+/**
+ * PUT /phase, retried while the guard says a previous change is still settling (here or on another sidecar: requests
+ * of the phase left may run for one request deadline), for up to `timeoutMs`.
+ */
+export async function setPhaseWhenSettled(
+  adminUrl: string,
+  phase: string,
+  timeoutMs = 8_000,
+): Promise<JsonAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await setPhase(adminUrl, phase);
+    const reason = String(res.json.reason ?? '');
+    const settling = reason.includes('still settling') || reason.includes('may still be running here');
+    if (res.status !== 409 || !settling || Date.now() > deadline) return res;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Sets emulator faults (the emulator must run with --fault-control). */
 export async function setKaskFaults(backends: Backends, faults: Record<string, unknown>): Promise<void> {
   const pool = new Pool(new URL(backends.kask.url).origin, { connections: 1 });

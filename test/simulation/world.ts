@@ -279,6 +279,7 @@ export class World {
       logger,
       async () => (await resilience.repairer.status().catch(() => null))?.depth ?? null,
       fleet,
+      this.config.migration.requestDeadlineMs + 1000,
     );
     return new SimSidecar(name, caller, phases, control, resilience, background);
   }

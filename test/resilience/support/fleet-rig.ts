@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import type { FaultSettings } from '../../../src/emulator/faults.js';
 import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
-import { adminUrlOf, setPhase, TOKEN } from '../../ops/ops-support.js';
+import { adminUrlOf, setPhase, setPhaseWhenSettled, TOKEN } from '../../ops/ops-support.js';
 import { type Spawned, spawnCli, spawnEmulator } from '../../support/processes.js';
 import { kaskControl } from './kask-control.js';
 import { metricValue } from './rig.js';
@@ -24,6 +24,8 @@ export interface FleetSidecar {
   adminUrl: string;
   send(method: 'GET' | 'POST' | 'DELETE', key: string, body?: string): Promise<Answer>;
   setPhase(phase: string, force?: boolean): Promise<{ status: number; json: Record<string, unknown> }>;
+  /** setPhase, retried while a previous change still settles (here or elsewhere in the fleet). */
+  setPhaseWhenSettled(phase: string): Promise<{ status: number; json: Record<string, unknown> }>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
 }
 
@@ -120,6 +122,7 @@ export async function startFleetRig(): Promise<FleetRig> {
         adminUrl,
         send: (method, key, body) => simple(pool, method, BASE + encodeURIComponent(key), body),
         setPhase: (to, force = false) => setPhase(adminUrl, to, force),
+        setPhaseWhenSettled: (to) => setPhaseWhenSettled(adminUrl, to),
         metric: async (name, labels = {}) =>
           metricValue((await simple(pool, 'GET', '/metrics')).body, name, labels),
       };
