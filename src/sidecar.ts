@@ -108,6 +108,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     },
   });
   fleet.start();
+  void warnAboutFleet(fleet, config.phase, logger);
 
   const release = () =>
     Promise.all([resilience.close(), fleet.stop()]).then(() =>
@@ -205,6 +206,16 @@ function createFleet(config: Config, redis: FleetRedis, metrics: Metrics): Fleet
       for (const name of PHASE_NAMES) metrics.fleetMembers.set({ phase: name }, byPhase.get(name) ?? 0);
     },
   });
+}
+
+/** A phase from the config file is taken without the guard: say loudly when the fleet makes it unsafe. */
+async function warnAboutFleet(fleet: Fleet, phase: PhaseName, logger: Logger): Promise<void> {
+  const problems = await fleet.startupProblems(phase).catch(() => []);
+  if (problems.length > 0)
+    logger.error(
+      { 'event.action': 'fleet.check', 'event.outcome': 'failure', 'kmp.phase': phase },
+      `started in ${phase}, which the phase guard would refuse here: ${problems.join('; ')}; move this sidecar (kask-migration-proxy phase set) or the others (docs/runbook.md)`,
+    );
 }
 
 /**

@@ -108,6 +108,30 @@ export class Fleet {
     return { instance: this.#o.registry.instance, members, kask_only_entered: marker };
   }
 
+  /**
+   * At start-up a sidecar takes the phase its config names, with no guard in the way: say so when the fleet says that
+   * is unsafe (non-neighbours running, or Redis stale after kask-only). Returns the problems found (none: []).
+   */
+  async startupProblems(phase: PhaseName): Promise<string[]> {
+    const open = this.#o.redis.opened();
+    if (open === null) return [];
+    const redis = await open;
+    const [members, marker] = await Promise.all([
+      this.#o.registry.members(redis),
+      this.#o.registry.kaskOnlyMarker(redis),
+    ]);
+    const allowed = compatiblePhases(phase);
+    const problems = members
+      .filter((m) => m.instance !== this.#o.registry.instance)
+      .filter((m) => !allowed.includes(m.phase) || (m.settling !== null && !allowed.includes(m.settling)))
+      .map((m) => `${m.instance} runs ${m.settling ? `${m.phase} (settling ${m.settling})` : m.phase}`);
+    if (marker !== null && REDIS_TRUSTING_PHASES.includes(phase))
+      problems.push(
+        `a host has run kask-only (since ${marker.entered_at}), so Redis misses writes that ${phase} trusts`,
+      );
+    return problems;
+  }
+
   /** Stops the heartbeat and removes this member's record. */
   async stop(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
