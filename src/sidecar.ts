@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { LiveConfig } from './config/reload.js';
 import type { Config, PhaseName } from './config/schema.js';
 import { createDataPathHandler } from './front/data-path.js';
+import { installFastPath } from './front/fast-path/fast-front.js';
 import { listen } from './front/listen.js';
 import { createOpsApp } from './front/ops-app.js';
 import { createFrontServer } from './front/server.js';
@@ -121,6 +122,15 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     }),
     requestTimeoutMs: config.front.requestTimeoutMs,
     keepAliveTimeoutMs: config.front.keepAliveTimeoutMs,
+  });
+  // RESTBagOStuff's plain GET/POST/DELETE are answered from raw sockets; every other request goes on to `server`.
+  installFastPath(server, {
+    ...config.front,
+    limits: { base: config.baseUri, ...config.front },
+    currentPhase: phases.current,
+    metrics,
+    inFlight: operations.inFlight,
+    logger,
   });
   try {
     await listen(server, config.listen.host, config.listen.port);
