@@ -34,6 +34,8 @@ export interface Http1PoolOptions {
 /** How often deadlines, connect timeouts and idle connections are checked: a call ends at most this late. */
 export const SWEEP_MS = 25;
 const MAX_HEAD_BYTES = 64 * 1024;
+/** Bodies up to this size go out in the same write as the head. */
+const ONE_WRITE_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 interface Call {
@@ -209,7 +211,10 @@ class Connection {
     this.#call = call;
     this.#since = performance.now();
     const socket = this.socket;
+    // One latin1 string (bytes map 1:1) is one write: cheaper than corking a head and a buffer into a writev.
     if (call.body === null) socket.write(call.head, 'latin1');
+    else if (call.body.length <= ONE_WRITE_BYTES)
+      socket.write(call.head + call.body.toString('latin1'), 'latin1');
     else {
       socket.cork();
       socket.write(call.head, 'latin1');

@@ -176,12 +176,9 @@ export class FastConnection {
     const close = this.#closing();
     if (outcome.kind === 'hit') {
       const value = outcome.value;
-      const socket = this.socket;
-      socket.cork();
-      socket.write(valueHead(value.length, close), 'latin1');
-      socket.write(value);
-      if (isChunked(value.length)) socket.write(CHUNKED_TAIL, 'latin1');
-      socket.uncork();
+      // One latin1 string (bytes map 1:1) is one write: cheaper than corking a head and a buffer into a writev.
+      const tail = isChunked(value.length) ? CHUNKED_TAIL : '';
+      this.socket.write(valueHead(value.length, close) + value.toString('latin1') + tail, 'latin1');
       this.#done(200);
       return;
     }
