@@ -36,6 +36,11 @@ const MAX_BUFFERED_BYTES = 1 << 20;
 export class FastConnection {
   /** Bytes read and not consumed yet (null = none). */
   #pending: Buffer | null = null;
+  /** Chunks read after #pending, not yet joined to it (a body arriving in pieces is joined once, when whole). */
+  #later: Buffer[] = [];
+  #laterBytes = 0;
+  /** #pending must hold this many bytes before parsing again is worth it (the rest of a known-length body). */
+  #waitFor = 0;
   /** A request is being answered; later bytes wait. */
   #busy = false;
   #ended = false;
@@ -83,13 +88,26 @@ export class FastConnection {
     if (this.#pending === null) {
       this.#pending = chunk;
       this.since = performance.now();
-    } else this.#pending = Buffer.concat([this.#pending, chunk]);
-    if (this.#busy) {
-      if (this.#pending.length > MAX_BUFFERED_BYTES) this.socket.pause();
-      return;
+    } else {
+      this.#later.push(chunk);
+      this.#laterBytes += chunk.length;
+      if (this.#busy) {
+        if (this.#pending.length + this.#laterBytes > MAX_BUFFERED_BYTES) this.socket.pause();
+        return;
+      }
+      if (this.#pending.length + this.#laterBytes < this.#waitFor) return;
     }
-    this.#next();
+    if (!this.#busy) this.#next();
   };
+
+  /** Everything buffered, as one buffer. */
+  #joined(): Buffer | null {
+    if (this.#laterBytes === 0 || this.#pending === null) return this.#pending;
+    this.#pending = Buffer.concat([this.#pending, ...this.#later]);
+    this.#later = [];
+    this.#laterBytes = 0;
+    return this.#pending;
+  }
 
   readonly #onEnd = (): void => {
     this.#ended = true;
@@ -103,12 +121,13 @@ export class FastConnection {
   readonly #onClose = (): void => {
     this.#gone = true;
     this.#pending = null;
+    this.#later = [];
     this.ctx.forget(this);
   };
 
   /** Takes the next buffered request, if whole; at the end of the client's input, closes. */
   #next(): void {
-    const pending = this.#pending;
+    const pending = this.#joined();
     if (pending === null) {
       if (this.#ended) this.socket.end();
       else this.since = performance.now();
@@ -121,9 +140,11 @@ export class FastConnection {
     }
     const total = head.kind === 'request' ? head.headBytes + head.contentLength : 0;
     if (head.kind === 'incomplete' || pending.length < total) {
+      this.#waitFor = total;
       this.#incomplete();
       return;
     }
+    this.#waitFor = 0;
     this.#pending = pending.length === total ? null : pending.subarray(total);
     if (this.socket.isPaused()) this.socket.resume();
     this.#start(head, pending, head.headBytes);
@@ -143,7 +164,7 @@ export class FastConnection {
       .off('error', this.#onError)
       .off('close', this.#onClose);
     this.ctx.forget(this);
-    const pending = this.#pending;
+    const pending = this.#joined();
     this.#pending = null;
     this.ctx.handOff(socket, pending, this.#ended);
   }
@@ -229,6 +250,8 @@ export class FastConnection {
     if (status === 0) return;
     if (this.#close) {
       this.#pending = null;
+      this.#later = [];
+      this.#laterBytes = 0;
       this.socket.end();
       return;
     }

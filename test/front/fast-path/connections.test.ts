@@ -154,6 +154,23 @@ describe('fast path connections', () => {
     c.socket.destroy();
   });
 
+  it('stores a body that arrives in many small pieces whole, then serves the next request', async () => {
+    const c = await client();
+    const value = Buffer.from(Array.from({ length: 3000 }, (_, i) => 0x41 + (i % 26)));
+    const bytes = Buffer.concat([kaskRequest('POST', 'pieces', value), kaskRequest('GET', 'pieces')]);
+    for (let at = 0; at < bytes.length; at += 37) {
+      c.socket.write(bytes.subarray(at, at + 37));
+      if (at % 370 === 0) await sleep(1);
+    }
+    for (let i = 0; i < 200 && answers(c.raw()).length < 2; i++) await sleep(5);
+    expect(answers(c.raw())).toMatchObject([
+      { status: 201 },
+      { status: 200, body: value.toString('latin1') },
+    ]);
+    expect(front.phase.store.get('pieces')?.equals(value)).toBe(true);
+    c.socket.destroy();
+  });
+
   it('closes a keep-alive connection idle past the keep-alive timeout', async () => {
     const c = await client();
     await c.ask(kaskRequest('GET', 'idle'));
