@@ -255,6 +255,8 @@ export class FastConnection {
       this.socket.end();
       return;
     }
+    // A request already partly buffered behind this one gets its full request timeout from now.
+    this.since = performance.now();
     this.#next();
   }
 
