@@ -143,16 +143,10 @@ describe('fast path agrees with node:http', () => {
   }, 120_000);
 
   it('on arbitrary header lines', async () => {
+    // Not Content-Length or Transfer-Encoding: with no body behind them they would frame the next request as a
+    // body (the other shapes cover them with real bodies).
     const nameArb = fc.oneof(
-      fc.constantFrom(
-        'Host',
-        'host',
-        'X-Request-Id',
-        'traceparent',
-        'Connection',
-        'Content-Length',
-        'Accept',
-      ),
+      fc.constantFrom('Host', 'host', 'X-Request-Id', 'traceparent', 'Connection', 'Expect', 'Accept'),
       fc.string({ unit: fc.constantFrom(...'abcXYZ-_:. \t@'), minLength: 0, maxLength: 8 }),
     );
     const valueArb = fc.string({
