@@ -1,7 +1,7 @@
 // A keep-alive pool of HTTP/1.1 connections to one origin, for Kask's small request/response exchanges: one request
 // per connection at a time, Content-Length or chunked answers, one deadline per call that also covers waiting for a
 // connection. Callbacks, not promises or streams: the pool costs a few object fields per call.
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
 export type PoolErrorKind = 'timeout' | 'connect-timeout' | 'connection' | 'protocol' | 'closed';
@@ -112,7 +112,13 @@ export class Http1Pool {
     const { ca } = this.#opts;
     const socket =
       this.#opts.origin.protocol === 'https:'
-        ? tlsConnect({ host: this.#host, port: this.#port, servername: this.#host, ...(ca ? { ca } : {}) })
+        ? tlsConnect({
+            host: this.#host,
+            port: this.#port,
+            // SNI takes names only; for an address the certificate is still checked against it.
+            ...(isIP(this.#host) ? {} : { servername: this.#host }),
+            ...(ca ? { ca } : {}),
+          })
         : netConnect({ host: this.#host, port: this.#port });
     this.#all.add(new Connection(socket, this, this.#opts.origin.protocol === 'https:'));
   }

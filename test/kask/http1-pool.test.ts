@@ -1,8 +1,13 @@
 // The Kask client's HTTP/1.1 pool against scripted raw-socket servers: answer framings split at every byte,
 // keep-alive reuse, a server closing idle connections, Connection: close, bounded connections, refused connects,
 // and the request bytes it sends (header forwarding, no header injection).
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer as createTlsServer } from 'node:tls';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError, KaskClient } from '../../src/kask/client.js';
@@ -220,5 +225,54 @@ describe('Kask client HTTP/1.1 pool', () => {
     const kask = await scripted((socket) => socket.write('SSH-2.0-OpenSSH\r\n\r\n'));
     const c = client(kask.url);
     await expect(c.get(Buffer.from('a'))).rejects.toMatchObject({ code: 'KASK_UNAVAILABLE' });
+  });
+
+  it('speaks TLS to an https: Kask, trusting kask.ca_file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kmp-tls-'));
+    try {
+      const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'rsa:2048',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+        ],
+        { stdio: 'ignore' },
+      );
+      const server = createTlsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (socket) => {
+        socket.on('data', () => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: 1\r\n${DATE}\r\nv`));
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      servers.push(server);
+      const { port } = server.address() as AddressInfo;
+      const c = new KaskClient({
+        url: `https://127.0.0.1:${port}/v1/`,
+        connections: 1,
+        connectTimeoutMs: 1_000,
+        requestTimeoutMs: 2_000,
+        caFile: cert,
+      });
+      clients.push(c);
+      expect(await c.get(Buffer.from('a'))).toEqual({ kind: 'hit', value: Buffer.from('v') });
+      // Without the CA, the certificate is refused.
+      const untrusting = client(`https://127.0.0.1:${port}/v1/`);
+      await expect(untrusting.get(Buffer.from('a'))).rejects.toMatchObject({ code: 'KASK_UNAVAILABLE' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
