@@ -9,6 +9,8 @@ export type PoolErrorKind = 'timeout' | 'connect-timeout' | 'connection' | 'prot
 /** A call that got no usable answer. `kind` is stable; the message says what happened. */
 export class PoolError extends Error {
   override readonly name = 'PoolError';
+  /** The request had been written to a connection: Kask may have applied it (a write's outcome is unknown). */
+  sent = false;
   constructor(
     readonly kind: PoolErrorKind,
     message: string,
@@ -144,7 +146,10 @@ export class Http1Pool {
       if (reused && !call.retried && call.method === 'GET' && err.kind === 'connection') {
         call.retried = true;
         this.#queue.unshift(call);
-      } else call.callback(err, 0, EMPTY);
+      } else {
+        err.sent = true;
+        call.callback(err, 0, EMPTY);
+      }
     }
     // Nothing left that could serve the queue (Kask unreachable): fail it now rather than at its deadline.
     if (!conn.connected && this.#all.size === 0) {

@@ -183,8 +183,10 @@ describe('Kask client HTTP/1.1 pool', () => {
     // The pooled connection looks fine; Kask drops it when this GET arrives, and a new one answers it.
     expect((await c.get(Buffer.from('b'))).kind).toBe('hit');
     expect(kask.connections()).toBe(2);
+    // The write went out and its outcome is unknown: the error says it was sent.
     await expect(c.set(Buffer.from('c'), Buffer.from('v'))).rejects.toMatchObject({
       code: 'KASK_UNAVAILABLE',
+      cause: { sent: true },
     });
     expect(kask.connections()).toBe(2);
   });
@@ -218,6 +220,7 @@ describe('Kask client HTTP/1.1 pool', () => {
     const err = await c.get(Buffer.from('a')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BackendError);
     expect((err as BackendError).code).toBe('KASK_UNAVAILABLE');
+    expect((err as BackendError).cause).toMatchObject({ sent: false });
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
