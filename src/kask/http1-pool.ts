@@ -61,7 +61,8 @@ export class Http1Pool {
   readonly #all = new Set<Connection>();
   #queue: Call[] = [];
   #closing = false;
-  readonly #sweep: NodeJS.Timeout;
+  /** Runs while there is anything to check (calls, connections); stopped when the pool has nothing at all. */
+  #sweep: NodeJS.Timeout | null = null;
 
   constructor(opts: Http1PoolOptions) {
     this.#opts = opts;
@@ -69,8 +70,6 @@ export class Http1Pool {
     this.#host = opts.origin.hostname.replace(/^\[|\]$/g, '');
     this.#port = Number(opts.origin.port) || (https ? 443 : 80);
     this.#hostHeader = opts.origin.host;
-    this.#sweep = setInterval(() => this.#check(), SWEEP_MS);
-    this.#sweep.unref();
   }
 
   /**
@@ -95,6 +94,10 @@ export class Http1Pool {
       callback,
       retried: false,
     };
+    if (this.#sweep === null) {
+      this.#sweep = setInterval(() => this.#check(), SWEEP_MS);
+      this.#sweep.unref();
+    }
     const conn = this.#idle.pop();
     if (conn !== undefined) return void conn.send(call);
     this.#queue.push(call);
@@ -106,7 +109,8 @@ export class Http1Pool {
     this.#closing = true;
     while (this.#queue.length > 0 || [...this.#all].some((c) => c.busy))
       await new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
-    clearInterval(this.#sweep);
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
     for (const conn of this.#all) conn.destroy();
   }
 
@@ -171,6 +175,11 @@ export class Http1Pool {
     }
     for (const conn of this.#all) conn.check(now, this.#opts);
     if (this.#queue.length > 0 && this.#all.size < this.#opts.connections && !this.#closing) this.#open();
+    // Idle connections expire within keep_alive; once none is left and nothing waits, nothing needs a sweep.
+    if (this.#all.size === 0 && this.#queue.length === 0 && this.#sweep !== null) {
+      clearInterval(this.#sweep);
+      this.#sweep = null;
+    }
   }
 }
 
