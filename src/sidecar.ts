@@ -8,6 +8,7 @@ import { type RunningEmulator, startEmulator } from './emulator/emulator.js';
 import { Fleet, type FleetRedis } from './fleet/fleet.js';
 import { FleetRegistry } from './fleet/registry.js';
 import { createDataPathHandler } from './front/data-path.js';
+import { installFastPath } from './front/fast-path/fast-front.js';
 import { createOpsApp } from './front/ops-app.js';
 import { createFrontServer } from './front/server.js';
 import { KaskClient } from './kask/client.js';
@@ -147,6 +148,15 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     }),
     requestTimeoutMs: config.front.requestTimeoutMs,
     keepAliveTimeoutMs: config.front.keepAliveTimeoutMs,
+  });
+  // RESTBagOStuff's plain GET/POST/DELETE are answered from raw sockets; every other request goes on to `server`.
+  installFastPath(server, {
+    ...config.front,
+    limits: { base: config.baseUri, ...config.front },
+    currentPhase: phases.current,
+    metrics,
+    inFlight: operations.inFlight,
+    logger,
   });
   try {
     await listen(server, config.listen.host, config.listen.port);

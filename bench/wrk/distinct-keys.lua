@@ -1,5 +1,5 @@
 -- wrk script: every request reads a different key, `<prefix><n>` for n = start, start+1, ... (one wrk thread only:
--- each thread has its own Lua state, so two threads would read the same keys). bench/run.js preloads those keys into
+-- each thread has its own Lua state, so two threads would read the same keys). bench/run.ts preloads those keys into
 -- Redis only, so each request is a first read: Kask miss -> Redis fallback -> answer -> background backfill.
 -- Arguments (after `--`): <path prefix> <first n>.
 

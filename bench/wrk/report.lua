@@ -1,5 +1,5 @@
 -- wrk script: a static request (the URL given to wrk) and one machine-readable summary line at the end.
--- Used by bench/run.js; the line starts with WRKJSON so it can be picked out of wrk's own output.
+-- Used by bench/run.ts; the line starts with WRKJSON so it can be picked out of wrk's own output.
 
 done = function(summary, latency, requests)
   local e = summary.errors

@@ -1,8 +1,7 @@
-// Kask over HTTP: an undici keep-alive pool with bounded connections and per-request time budgets.
+// Kask over HTTP: a keep-alive pool of HTTP/1.1 connections with bounded connections and one deadline per call.
 import { readFileSync } from 'node:fs';
-import { errors, Pool } from 'undici';
 import { percentEncode } from '../net/percent-encoding.js';
-import { DeadlineSignals } from './deadline.js';
+import { Http1Pool, type PoolError } from './http1-pool.js';
 
 export type KaskRead = { kind: 'hit'; value: Buffer } | { kind: 'miss' };
 
@@ -34,41 +33,39 @@ export interface KaskClientOptions {
 
 export type KaskOp = 'get' | 'set' | 'delete';
 
-const POST_HEADERS = { 'content-type': 'application/octet-stream' };
+type Method = 'GET' | 'POST' | 'DELETE';
+/** Kask's answer to one call, or the pool's reason there is none. */
+type Answer = { status: number; body: Buffer };
 
 export class KaskClient {
-  readonly #pool: Pool;
+  readonly #pool: Http1Pool;
   readonly #basePath: string;
-  readonly #timeouts: { headersTimeout: number; bodyTimeout: number };
-  /** The whole call (queueing for a connection, connecting, headers, body) must end within the deadline. */
-  readonly #deadlines: DeadlineSignals;
+  /** The whole call (queueing for a connection, connecting, headers, body) must end within this. */
+  readonly #deadlineMs: number;
   readonly #onCall: NonNullable<KaskClientOptions['onCall']>;
 
   constructor(opts: KaskClientOptions) {
     this.#onCall = opts.onCall ?? (() => {});
     const url = new URL(opts.url);
     this.#basePath = url.pathname.endsWith('/') ? url.pathname : `${url.pathname}/`;
-    this.#timeouts = { headersTimeout: opts.requestTimeoutMs, bodyTimeout: opts.requestTimeoutMs };
-    this.#deadlines = new DeadlineSignals(opts.requestTimeoutMs);
-    this.#pool = new Pool(url.origin, {
+    this.#deadlineMs = opts.requestTimeoutMs;
+    this.#pool = new Http1Pool({
+      origin: new URL(url.origin),
       connections: opts.connections,
-      connectTimeout: opts.connectTimeoutMs,
-      keepAliveTimeout: 4_000,
-      pipelining: 1,
-      connect: opts.caFile ? { ca: readFileSync(opts.caFile) } : undefined,
+      connectTimeoutMs: opts.connectTimeoutMs,
+      keepAliveTimeoutMs: 4_000,
+      ca: opts.caFile ? readFileSync(opts.caFile) : null,
     });
-  }
-
-  #path(key: Buffer): string {
-    return this.#basePath + percentEncode(key);
   }
 
   async get(key: Buffer, forward: Record<string, string> = {}): Promise<KaskRead> {
     const started = performance.now();
     try {
-      const read = await this.#get(key, forward);
+      const res = await this.#call('GET', key, forward, null);
       this.#onCall('get', 'ok', started);
-      return read;
+      if (res.status === 200) return { kind: 'hit', value: res.body };
+      if (res.status === 404) return MISS;
+      throw new BackendError('KASK_STATUS', `Kask answered GET with ${res.status}`, res.status);
     } catch (err) {
       this.#onCall('get', callOutcome(err), started);
       throw err;
@@ -78,7 +75,9 @@ export class KaskClient {
   async set(key: Buffer, value: Buffer, forward: Record<string, string> = {}): Promise<void> {
     const started = performance.now();
     try {
-      await this.#set(key, value, forward);
+      const res = await this.#call('POST', key, forward, value);
+      if (res.status !== 201 && res.status !== 200 && res.status !== 204)
+        throw new BackendError('KASK_STATUS', `Kask answered POST with ${res.status}`, res.status);
       this.#onCall('set', 'ok', started);
     } catch (err) {
       this.#onCall('set', callOutcome(err), started);
@@ -90,7 +89,9 @@ export class KaskClient {
   async delete(key: Buffer, forward: Record<string, string> = {}): Promise<void> {
     const started = performance.now();
     try {
-      await this.#delete(key, forward);
+      const res = await this.#call('DELETE', key, forward, null);
+      if (res.status !== 204 && res.status !== 200 && res.status !== 404)
+        throw new BackendError('KASK_STATUS', `Kask answered DELETE with ${res.status}`, res.status);
       this.#onCall('delete', 'ok', started);
     } catch (err) {
       this.#onCall('delete', callOutcome(err), started);
@@ -98,48 +99,21 @@ export class KaskClient {
     }
   }
 
-  async #get(key: Buffer, forward: Record<string, string>): Promise<KaskRead> {
-    const res = await this.#call('GET', key, forward);
-    if (res.statusCode === 200) return { kind: 'hit', value: Buffer.from(await res.body.arrayBuffer()) };
-    await res.body.dump();
-    if (res.statusCode === 404) return { kind: 'miss' };
-    throw new BackendError('KASK_STATUS', `Kask answered GET with ${res.statusCode}`, res.statusCode);
-  }
-
-  async #set(key: Buffer, value: Buffer, forward: Record<string, string>): Promise<void> {
-    const res = await this.#call('POST', key, { ...forward, ...POST_HEADERS }, value);
-    await res.body.dump();
-    if (res.statusCode === 201 || res.statusCode === 200 || res.statusCode === 204) return;
-    throw new BackendError('KASK_STATUS', `Kask answered POST with ${res.statusCode}`, res.statusCode);
-  }
-
-  async #delete(key: Buffer, forward: Record<string, string>): Promise<void> {
-    const res = await this.#call('DELETE', key, forward);
-    await res.body.dump();
-    if (res.statusCode === 204 || res.statusCode === 200 || res.statusCode === 404) return;
-    throw new BackendError('KASK_STATUS', `Kask answered DELETE with ${res.statusCode}`, res.statusCode);
-  }
-
-  async #call(
-    method: 'GET' | 'POST' | 'DELETE',
-    key: Buffer,
-    headers: Record<string, string>,
-    body?: Buffer,
-  ) {
-    try {
-      // The deadline also drops a request still queued for a connection: abandoned, it must never be sent late.
-      const signal = this.#deadlines.current();
-      return await this.#pool.request({
-        method,
-        path: this.#path(key),
-        headers,
-        body,
-        signal,
-        ...this.#timeouts,
-      });
-    } catch (err) {
-      throw toBackendError(method, err);
+  #call(method: Method, key: Buffer, forward: Record<string, string>, body: Buffer | null): Promise<Answer> {
+    const path = this.#basePath + percentEncode(key);
+    let headers = body === null ? '' : POST_HEADERS;
+    for (const name in forward) {
+      const value = forward[name]!;
+      // Forwarded values come from client headers, which cannot hold CR or LF; never let one split the request.
+      if (!/[\r\n]/.test(value)) headers += `${name}: ${value}\r\n`;
     }
+    return new Promise((resolve, reject) => {
+      // The deadline also drops a call still queued for a connection: abandoned, it is never sent late.
+      this.#pool.request(method, path, headers, body, this.#deadlineMs, (err, status, answer) => {
+        if (err === null) resolve({ status, body: answer });
+        else reject(toBackendError(method, err));
+      });
+    });
   }
 
   async close(): Promise<void> {
@@ -147,20 +121,17 @@ export class KaskClient {
   }
 }
 
+const MISS: KaskRead = Object.freeze({ kind: 'miss' });
+const POST_HEADERS = 'content-type: application/octet-stream\r\n';
+
 function callOutcome(err: unknown): 'error' | 'timeout' {
   return err instanceof BackendError && err.code === 'KASK_TIMEOUT' ? 'timeout' : 'error';
 }
 
-function toBackendError(method: string, err: unknown): BackendError {
-  if (
-    err instanceof errors.HeadersTimeoutError ||
-    err instanceof errors.BodyTimeoutError ||
-    err instanceof errors.ConnectTimeoutError ||
-    (err instanceof Error && err.name === 'TimeoutError') // the AbortSignal deadline
-  ) {
+function toBackendError(method: string, err: PoolError): BackendError {
+  if (err.kind === 'timeout' || err.kind === 'connect-timeout')
     return new BackendError('KASK_TIMEOUT', `Kask ${method} timed out`, undefined, { cause: err });
-  }
-  return new BackendError('KASK_UNAVAILABLE', `Kask ${method} failed: ${(err as Error).message}`, undefined, {
+  return new BackendError('KASK_UNAVAILABLE', `Kask ${method} failed: ${err.message}`, undefined, {
     cause: err,
   });
 }

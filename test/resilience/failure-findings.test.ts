@@ -171,8 +171,15 @@ describe('finding 3: phase changes', () => {
     for (const s of [a, b]) expect((await s.send('GET', key)).status).toBe(404);
     // A sidecar started from a stale config in migration is told, loudly, why the guard would have refused it.
     const late = await rig.start({ phase: 'migration' });
-    await waitFor(() => late.proc.output().includes('"event.action":"fleet.check"'), 5_000, 'the fleet check');
-    const line = late.proc.output().split('\n').find((l) => l.includes('"event.action":"fleet.check"'))!;
+    await waitFor(
+      () => late.proc.output().includes('"event.action":"fleet.check"'),
+      5_000,
+      'the fleet check',
+    );
+    const line = late.proc
+      .output()
+      .split('\n')
+      .find((l) => l.includes('"event.action":"fleet.check"'))!;
     expect(line).toContain('"log.level":"error"');
     expect(line).toContain('runs kask-only');
     expect(line).toContain('a host has run kask-only');

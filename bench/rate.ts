@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// A constant-rate (open-loop) HTTP GET generator, run by bench/run.js in its own process so that it never shares an
+// A constant-rate (open-loop) HTTP GET generator, run by bench/run.ts in its own process so that it never shares an
 // event loop with anything being measured.
 //
 // Request i is *due* at t0 + i/rate. A 1 ms timer sends every request that is due (so at 2,000 req/s it sends ~2 per
@@ -8,7 +8,7 @@
 // avoids coordinated omission, the flaw of closed-loop tools (wrk) at a fixed rate.
 //
 // Paired targets: with several --target options every target gets its own connection pool and the full rate, with
-// the same due times (the order alternates). bench/run.js pairs each proxy with the direct emulator, so a stall of the
+// the same due times (the order alternates). bench/run.ts pairs each proxy with the direct emulator, so a stall of the
 // machine (this is a small shared VM) hits both sides of the comparison alike, and "added latency" is the difference
 // of two distributions measured over the same seconds.
 //
@@ -17,7 +17,7 @@
 // Protocol on stdout (one JSON object per line): {"event":"start"} when the first measured request is due (after the
 // warm-up), {"event":"end"} once every measured request has been answered, then {"event":"result", targets: [...]}.
 //
-// Usage: node bench/rate.js --target URL [--target URL …] [--start N] [--rate 2000] [--warmup 1] [--duration 5]
+// Usage: node rate.js (compiled) --target URL [--target URL …] [--start N] [--rate 2000] [--warmup 1] [--duration 5]
 //                           [--connections 32]
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
@@ -43,13 +43,23 @@ const total = warmupN + measuredN;
 const interval = 1000 / rate;
 const firstKey = Number(o.start);
 
-const targets = o.target.map((raw) => {
+interface Target {
+  url: string;
+  pathOf: (i: number) => string;
+  pool: Pool;
+  latencyUs: Float64Array;
+  answered: number;
+  errors: number;
+  non200: number;
+}
+
+const targets: Target[] = o.target.map((raw): Target => {
   const url = new URL(raw.replace('{n}', '__N__'));
   const path = url.pathname + url.search;
   const [before, after] = path.includes('__N__') ? path.split('__N__') : [path, null];
   return {
     url: raw,
-    pathOf: after === null ? () => before : (i) => `${before}${firstKey + i}${after}`,
+    pathOf: after === null ? () => before! : (i: number) => `${before}${firstKey + i}${after}`,
     pool: new Pool(url.origin, {
       connections: Number(o.connections),
       pipelining: 1,
@@ -69,9 +79,9 @@ let measuredAnswered = 0;
 let endSignalled = false;
 let measureStartedAt = 0;
 
-const emit = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+const emit = (obj: object): boolean => process.stdout.write(`${JSON.stringify(obj)}\n`);
 
-async function fire(t, i, due) {
+async function fire(t: Target, i: number, due: number): Promise<void> {
   try {
     const res = await t.pool.request({ method: 'GET', path: t.pathOf(i) });
     await res.body.arrayBuffer();
@@ -92,13 +102,13 @@ for (const t of targets) {
     const res = await t.pool.request({ method: 'GET', path: t.pathOf(-1) });
     await res.body.dump();
   } catch (err) {
-    process.stderr.write(`rate.js: first request to ${t.url} failed: ${err.message}\n`);
+    process.stderr.write(`rate.js: first request to ${t.url} failed: ${(err as Error).message}\n`);
     process.exit(1);
   }
 }
 
 const t0 = performance.now() + 5;
-function tick() {
+function tick(): void {
   const now = performance.now();
   while (sent < total) {
     const due = t0 + sent * interval;
@@ -109,7 +119,7 @@ function tick() {
     }
     if (sent >= warmupN) sendLagUs[sent - warmupN] = (now - due) * 1000;
     for (let k = 0; k < targets.length; k++) {
-      const t = targets[(sent + k) % targets.length]; // alternate who goes first
+      const t = targets[(sent + k) % targets.length]!; // alternate who goes first
       void fire(t, sent, due);
     }
     sent++;
@@ -121,13 +131,13 @@ setTimeout(tick, 5);
 // Bounded: whatever is still unanswered 10 s after the last request was due is given up on.
 const hardStop = setTimeout(finish, (total / rate) * 1000 + 10_000);
 
-function percentile(sorted, p) {
+function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx];
+  return sorted[idx]!;
 }
 
-function finish() {
+function finish(): void {
   if (endSignalled) return;
   endSignalled = true;
   clearTimeout(hardStop);

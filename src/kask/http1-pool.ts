@@ -1,0 +1,397 @@
+// A keep-alive pool of HTTP/1.1 connections to one origin, for Kask's small request/response exchanges: one request
+// per connection at a time, Content-Length or chunked answers, one deadline per call that also covers waiting for a
+// connection. Callbacks, not promises or streams: the pool costs a few object fields per call.
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+
+export type PoolErrorKind = 'timeout' | 'connect-timeout' | 'connection' | 'protocol' | 'closed';
+
+/** A call that got no usable answer. `kind` is stable; the message says what happened. */
+export class PoolError extends Error {
+  override readonly name = 'PoolError';
+  /** The request had been written to a connection: Kask may have applied it (a write's outcome is unknown). */
+  sent = false;
+  constructor(
+    readonly kind: PoolErrorKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The answer: status and the whole body (empty for none). */
+export type PoolCallback = (err: PoolError | null, status: number, body: Buffer) => void;
+
+export interface Http1PoolOptions {
+  /** `http:` or `https:` origin. */
+  origin: URL;
+  /** At most this many connections; further calls wait for one. */
+  connections: number;
+  connectTimeoutMs: number;
+  /** An idle connection is closed after this (below the server's own idle timeout, to avoid reusing a dying one). */
+  keepAliveTimeoutMs: number;
+  ca: Buffer | null;
+}
+
+/** How often deadlines, connect timeouts and idle connections are checked: a call ends at most this late. */
+export const SWEEP_MS = 25;
+const MAX_HEAD_BYTES = 64 * 1024;
+/** Bodies up to this size go out in the same write as the head. */
+const ONE_WRITE_BYTES = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+interface Call {
+  method: string;
+  /** The request's bytes up to the body. */
+  head: string;
+  body: Buffer | null;
+  /** performance.now() by which the call must have ended. */
+  deadline: number;
+  callback: PoolCallback;
+  /** A GET that met a reused connection closing under it is sent once more, on another connection. */
+  retried: boolean;
+}
+
+export class Http1Pool {
+  readonly #opts: Http1PoolOptions;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #hostHeader: string;
+  readonly #idle: Connection[] = [];
+  readonly #all = new Set<Connection>();
+  #queue: Call[] = [];
+  #closing = false;
+  /** Runs while there is anything to check (calls, connections); stopped when the pool has nothing at all. */
+  #sweep: NodeJS.Timeout | null = null;
+
+  constructor(opts: Http1PoolOptions) {
+    this.#opts = opts;
+    const https = opts.origin.protocol === 'https:';
+    this.#host = opts.origin.hostname.replace(/^\[|\]$/g, '');
+    this.#port = Number(opts.origin.port) || (https ? 443 : 80);
+    this.#hostHeader = opts.origin.host;
+  }
+
+  /**
+   * Sends `method path` with the given extra header lines (each `name: value\r\n`) and optional body. `callback`
+   * runs exactly once: with the answer, or an error by `timeoutMs` at the latest (plus one sweep).
+   */
+  request(
+    method: string,
+    path: string,
+    headerLines: string,
+    body: Buffer | null,
+    timeoutMs: number,
+    callback: PoolCallback,
+  ): void {
+    if (this.#closing) return void callback(new PoolError('closed', 'the pool is closed'), 0, EMPTY);
+    const length = body === null ? '' : `content-length: ${body.length}\r\n`;
+    const call: Call = {
+      method,
+      head: `${method} ${path} HTTP/1.1\r\nhost: ${this.#hostHeader}\r\n${headerLines}${length}\r\n`,
+      body,
+      deadline: deadlineFor(performance.now(), timeoutMs),
+      callback,
+      retried: false,
+    };
+    if (this.#sweep === null) {
+      this.#sweep = setInterval(() => this.#check(), SWEEP_MS);
+      this.#sweep.unref();
+    }
+    const conn = this.#idle.pop();
+    if (conn !== undefined) return void conn.send(call);
+    this.#queue.push(call);
+    if (this.#all.size < this.#opts.connections) this.#open();
+  }
+
+  /** Stops taking calls, lets the ones under way finish, then closes every connection. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    while (this.#queue.length > 0 || [...this.#all].some((c) => c.busy))
+      await new Promise((resolve) => setTimeout(resolve, SWEEP_MS));
+    if (this.#sweep !== null) clearInterval(this.#sweep);
+    this.#sweep = null;
+    for (const conn of this.#all) conn.destroy();
+  }
+
+  #open(): void {
+    const { ca } = this.#opts;
+    const socket =
+      this.#opts.origin.protocol === 'https:'
+        ? tlsConnect({
+            host: this.#host,
+            port: this.#port,
+            // SNI takes names only; for an address the certificate is still checked against it.
+            ...(isIP(this.#host) ? {} : { servername: this.#host }),
+            ...(ca ? { ca } : {}),
+          })
+        : netConnect({ host: this.#host, port: this.#port });
+    this.#all.add(new Connection(socket, this, this.#opts.origin.protocol === 'https:'));
+  }
+
+  /** A connection is ready for a call: the next queued one that is still in time, or it idles. */
+  released(conn: Connection): void {
+    const now = performance.now();
+    while (this.#queue.length > 0) {
+      const call = this.#queue.shift()!;
+      if (call.deadline > now) return void conn.send(call);
+      expire(call);
+    }
+    if (this.#closing) return void conn.destroy();
+    this.#idle.push(conn);
+  }
+
+  /** A connection ended. Its call, if it had one, is retried (see Call.retried) or failed. */
+  lost(conn: Connection, call: Call | null, err: PoolError, reused: boolean): void {
+    this.#all.delete(conn);
+    const at = this.#idle.indexOf(conn);
+    if (at !== -1) this.#idle.splice(at, 1);
+    if (call !== null) {
+      if (reused && !call.retried && call.method === 'GET' && err.kind === 'connection') {
+        call.retried = true;
+        this.#queue.unshift(call);
+      } else {
+        err.sent = true;
+        call.callback(err, 0, EMPTY);
+      }
+    }
+    // Nothing left that could serve the queue (Kask unreachable): fail it now rather than at its deadline.
+    if (!conn.connected && this.#all.size === 0) {
+      const queue = this.#queue;
+      this.#queue = [];
+      for (const c of queue) c.callback(err, 0, EMPTY);
+    }
+    // A working connection that died is replaced at once; a failed connect is retried at the next sweep at most.
+    if (conn.connected && this.#queue.length > 0 && this.#all.size < this.#opts.connections && !this.#closing)
+      this.#open();
+  }
+
+  #check(): void {
+    const now = performance.now();
+    if (this.#queue.length > 0 && this.#queue[0]!.deadline <= now) {
+      const late = this.#queue.filter((c) => c.deadline <= now);
+      this.#queue = this.#queue.filter((c) => c.deadline > now);
+      for (const call of late) expire(call);
+    }
+    for (const conn of this.#all) conn.check(now, this.#opts);
+    if (this.#queue.length > 0 && this.#all.size < this.#opts.connections && !this.#closing) this.#open();
+    // Idle connections expire within keep_alive; once none is left and nothing waits, nothing needs a sweep.
+    if (this.#all.size === 0 && this.#queue.length === 0 && this.#sweep !== null) {
+      clearInterval(this.#sweep);
+      this.#sweep = null;
+    }
+  }
+}
+
+/**
+ * Calls starting in the same sweep-long slot share one deadline, `timeoutMs` after the slot ends: a call is never cut
+ * before its time and at most one slot after it, and calls queued together end together.
+ */
+function deadlineFor(now: number, timeoutMs: number): number {
+  return (Math.floor(now / SWEEP_MS) + 1) * SWEEP_MS + timeoutMs;
+}
+
+function expire(call: Call): void {
+  call.callback(new PoolError('timeout', `no answer within the deadline`), 0, EMPTY);
+}
+
+/** One connection: at most one call at a time; parses that call's answer. */
+class Connection {
+  connected = false;
+  #call: Call | null = null;
+  #reused = false;
+  #since = performance.now();
+  #gone = false;
+  // The answer being read.
+  #buf: Buffer = EMPTY;
+  #status = 0;
+  #bodyAt = -1;
+  #length = -1;
+  #chunked = false;
+  #close = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly pool: Http1Pool,
+    tls: boolean,
+  ) {
+    socket.setNoDelay(true);
+    socket.once(tls ? 'secureConnect' : 'connect', this.#onConnect);
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+  }
+
+  get busy(): boolean {
+    return this.#call !== null;
+  }
+
+  send(call: Call): void {
+    this.#call = call;
+    this.#since = performance.now();
+    const socket = this.socket;
+    // One latin1 string (bytes map 1:1) is one write: cheaper than corking a head and a buffer into a writev.
+    if (call.body === null) socket.write(call.head, 'latin1');
+    else if (call.body.length <= ONE_WRITE_BYTES)
+      socket.write(call.head + call.body.toString('latin1'), 'latin1');
+    else {
+      socket.cork();
+      socket.write(call.head, 'latin1');
+      socket.write(call.body);
+      socket.uncork();
+    }
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  check(now: number, opts: Http1PoolOptions): void {
+    const call = this.#call;
+    if (call !== null) {
+      if (call.deadline <= now) this.#fail(new PoolError('timeout', 'no answer within the deadline'));
+    } else if (!this.connected) {
+      if (now - this.#since > opts.connectTimeoutMs)
+        this.#fail(new PoolError('connect-timeout', `connect timed out after ${opts.connectTimeoutMs} ms`));
+    } else if (now - this.#since > opts.keepAliveTimeoutMs) this.destroy();
+  }
+
+  readonly #onConnect = (): void => {
+    this.connected = true;
+    this.pool.released(this);
+  };
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#call === null)
+      return void this.#fail(new PoolError('protocol', 'data with no request outstanding'));
+    this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+    this.#parse();
+  };
+
+  readonly #onEnd = (): void => {
+    // An answer framed by the end of the connection (neither length nor chunking) is complete now.
+    if (this.#call !== null && this.#bodyAt !== -1 && this.#length === -1 && !this.#chunked)
+      return void this.#complete(this.#buf.subarray(this.#bodyAt), this.#buf.length);
+    this.#fail(new PoolError('connection', 'Kask closed the connection'));
+  };
+
+  readonly #onError = (err: Error): void => {
+    this.#fail(new PoolError('connection', err.message));
+  };
+
+  readonly #onClose = (): void => {
+    this.#fail(new PoolError('connection', 'the connection closed'));
+  };
+
+  #fail(err: PoolError): void {
+    if (this.#gone) return;
+    this.#gone = true;
+    this.socket.destroy();
+    const call = this.#call;
+    this.#call = null;
+    // Retry only when not a byte of the answer came back: the request may never have reached Kask.
+    this.pool.lost(this, call, err, this.#reused && this.#buf.length === 0);
+  }
+
+  #parse(): void {
+    const buf = this.#buf;
+    if (this.#bodyAt === -1) {
+      const end = buf.indexOf('\r\n\r\n');
+      if (end === -1) {
+        if (buf.length > MAX_HEAD_BYTES) this.#fail(new PoolError('protocol', 'answer head too large'));
+        return;
+      }
+      if (!this.#head(buf.toString('latin1', 0, end))) return;
+      if (this.#status < 200) {
+        // 100 Continue and other interim answers: skip, the real one follows.
+        this.#buf = buf.subarray(end + 4);
+        this.#bodyAt = -1;
+        if (this.#buf.length > 0) this.#parse();
+        return;
+      }
+      this.#bodyAt = end + 4;
+    }
+    const at = this.#bodyAt;
+    if (this.#chunked) {
+      const body = dechunk(buf, at);
+      if (body === null) return;
+      if (body === 'bad') return void this.#fail(new PoolError('protocol', 'malformed chunked answer'));
+      return void this.#complete(body.bytes, body.end);
+    }
+    if (this.#length === -1) return; // framed by the end of the connection
+    if (buf.length < at + this.#length) return;
+    this.#complete(buf.subarray(at, at + this.#length), at + this.#length);
+  }
+
+  /** Reads the status line and the framing headers; false (and the connection failed) when unusable. */
+  #head(head: string): boolean {
+    const m = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+    if (m === null) {
+      this.#fail(new PoolError('protocol', 'not an HTTP/1.1 answer'));
+      return false;
+    }
+    this.#status = Number(m[1]);
+    this.#length = -1;
+    this.#chunked = false;
+    this.#close = head.startsWith('HTTP/1.0');
+    let pos = head.indexOf('\r\n');
+    while (pos !== -1) {
+      const next = head.indexOf('\r\n', pos + 2);
+      const line = head.slice(pos + 2, next === -1 ? head.length : next);
+      const colon = line.indexOf(':');
+      const name = line.slice(0, colon).toLowerCase();
+      if (name === 'content-length') this.#length = Number(line.slice(colon + 1).trim());
+      else if (name === 'transfer-encoding') this.#chunked = /chunked/i.test(line.slice(colon + 1));
+      else if (name === 'connection') this.#close = /close/i.test(line.slice(colon + 1));
+      pos = next;
+    }
+    if (Number.isNaN(this.#length)) {
+      this.#fail(new PoolError('protocol', 'bad Content-Length'));
+      return false;
+    }
+    if (this.#status === 204 || this.#status === 304 || this.#call?.method === 'HEAD') this.#length = 0;
+    return true;
+  }
+
+  #complete(body: Buffer, end: number): void {
+    const call = this.#call!;
+    const status = this.#status;
+    const extra = this.#buf.length > end;
+    // A copy: the answer's bytes outlive this read buffer (values are kept by the phases).
+    const bytes = body.length === 0 ? EMPTY : Buffer.from(body);
+    this.#call = null;
+    this.#buf = EMPTY;
+    this.#bodyAt = -1;
+    this.#reused = true;
+    this.#since = performance.now();
+    if (this.#close || extra) {
+      this.#gone = true;
+      this.socket.destroy();
+      this.pool.lost(this, null, new PoolError('connection', 'closed after the answer'), false);
+    } else this.pool.released(this);
+    call.callback(null, status, bytes);
+  }
+}
+
+/** The de-chunked body starting at `at`, null while incomplete, 'bad' when malformed. */
+function dechunk(buf: Buffer, at: number): { bytes: Buffer; end: number } | null | 'bad' {
+  const parts: Buffer[] = [];
+  let pos = at;
+  for (;;) {
+    const lineEnd = buf.indexOf('\r\n', pos);
+    if (lineEnd === -1) return null;
+    const sizeText = buf.toString('latin1', pos, lineEnd).split(';')[0]!.trim();
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) return 'bad';
+    const size = Number.parseInt(sizeText, 16);
+    if (size === 0) {
+      // Trailers (none expected) end with an empty line.
+      const end = buf.indexOf('\r\n\r\n', lineEnd);
+      if (end === -1) return null;
+      return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), end: end + 4 };
+    }
+    if (buf.length < lineEnd + 2 + size + 2) return null;
+    parts.push(buf.subarray(lineEnd + 2, lineEnd + 2 + size));
+    pos = lineEnd + 2 + size + 2;
+  }
+}
