@@ -85,6 +85,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     metrics: deps.metrics,
     logger: deps.logger,
   });
+  let closed = false;
   return {
     breakers,
     kask,
@@ -92,10 +93,13 @@ export function createResilience(deps: ResilienceDeps): Resilience {
     repairs,
     repairer,
     phaseChanged(name) {
+      // A phase change that slips in during shutdown must not bring the repairer back to life.
+      if (closed) return;
       if (REDIS_WRITING_PHASES.includes(name)) repairer.start();
       else void repairer.stop();
     },
     async close() {
+      closed = true;
       await repairer.stop();
       // What the queue still holds in memory gets a few more tries: losing it means a key nobody repairs.
       await repairs.close(Math.min(deps.live.config.shutdown.drainTimeoutMs, CLOSE_FLUSH_BUDGET_MS));
