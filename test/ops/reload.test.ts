@@ -80,10 +80,10 @@ describe('SIGHUP reload', () => {
     expect((await kv(sidecar.url, 'GET', 'a-key-longer-than-ten-bytes')).status).toBe(404);
   });
 
-  it('obeys the kask-only guard: without the completion marker the whole reload is refused', async () => {
-    const line = await reload(yaml('kask-only', 'info'));
+  it('obeys the phase guard: a reload into a phase the guard refuses is refused whole', async () => {
+    const line = await reload(yaml('kask-primary', 'info'));
     expect(line['event.outcome']).toBe('failure');
-    expect(line['event.reason']).toContain('kmp:copy:completed');
+    expect(line['event.reason']).toContain('one rung of the ladder at a time');
     expect(await phase()).toBe('dual-write');
     // Nothing of the refused reload applied: the log level is still debug.
     await kv(sidecar.url, 'GET', 'k1', undefined, { 'x-request-id': 'after-refused-reload' });
