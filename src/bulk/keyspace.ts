@@ -2,7 +2,7 @@
 // a Redis Cluster), one pattern at a time, with cursors that a checkpoint can save and a resumed run restore.
 // A key matched by several patterns belongs to the first of them only, so it is handled exactly once.
 import { Cluster, type Redis } from 'ioredis';
-import type { RedisStore } from '../redis/store.js';
+import { type RedisStore, toRedisError } from '../redis/store.js';
 import { escapeGlob, globMatcher } from './glob.js';
 
 /** One master to SCAN: its id (`host:port`, or `redis` for a standalone server) and a client talking to it. */
@@ -88,13 +88,11 @@ export class KeyspaceScanner {
     const stream = this.#reading[index]!;
     const node = this.#nodes.get(stream.node);
     if (!node) throw new Error(`no Redis master ${stream.node}`);
-    const [cursor, raw] = await node.client.scanBuffer(
-      stream.cursor,
-      'MATCH',
-      this.#matchPrefix + stream.pattern,
-      'COUNT',
-      this.batchSize,
-    );
+    const [cursor, raw] = await node.client
+      .scanBuffer(stream.cursor, 'MATCH', this.#matchPrefix + stream.pattern, 'COUNT', this.batchSize)
+      .catch((err: unknown) => {
+        throw toRedisError('SCAN', err);
+      });
     const cursorAfter = cursor.toString();
     stream.cursor = cursorAfter;
     stream.done = cursorAfter === '0';
@@ -132,14 +130,20 @@ export async function readKeys(store: RedisStore, node: ScanNode, keys: Buffer[]
     const full = store.key(key);
     pipeline.getBuffer(full).pttl(full);
   }
-  const replies = (await pipeline.exec()) ?? [];
+  const replies =
+    (await pipeline.exec().catch((err: unknown) => {
+      throw toRedisError('GET', err);
+    })) ?? [];
   const reads: KeyRead[] = [];
   for (let i = 0; i < keys.length; i++) {
     const [getErr, value] = replies[2 * i] ?? [new Error('no reply'), null];
     const [ttlErr, pttl] = replies[2 * i + 1] ?? [new Error('no reply'), -2];
     if (getErr || ttlErr) {
       const full = store.key(keys[i]!);
-      reads.push({ value: await store.get(keys[i]!), pttlMs: await store.client.pttl(full) });
+      const pttlMs = await store.client.pttl(full).catch((err: unknown) => {
+        throw toRedisError('PTTL', err);
+      });
+      reads.push({ value: await store.get(keys[i]!), pttlMs });
     } else reads.push({ value: (value as Buffer | null) ?? null, pttlMs: Number(pttl) });
   }
   return reads;

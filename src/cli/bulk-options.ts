@@ -9,6 +9,8 @@ import { msToTs } from '../bulk/value-kinds.js';
 import { loadConfig, type Overrides } from '../config/load.js';
 import { type ConfigError, parseListen } from '../config/reader.js';
 import type { Config, ListenAddress } from '../config/schema.js';
+import { BackendError } from '../kask/client.js';
+import { RedisError } from '../redis/store.js';
 import { UsageError } from './command.js';
 
 export const EXIT = { done: 0, failures: 1, usage: 2, unreachable: 3 } as const;
@@ -106,6 +108,11 @@ export async function runBulk(name: string, body: () => Promise<number>): Promis
   } catch (err) {
     if (err instanceof StoreUnreachableError) {
       process.stderr.write(`kask-migration-proxy ${name}: ${err.message}\n`);
+      return EXIT.unreachable;
+    }
+    if (err instanceof RedisError || err instanceof BackendError) {
+      const store = err instanceof RedisError ? 'Redis' : 'Kask';
+      process.stderr.write(`kask-migration-proxy ${name}: ${store} failed: ${err.message}\n`);
       return EXIT.unreachable;
     }
     if (err instanceof BulkSettingsError) {

@@ -6,9 +6,18 @@ import { copyCommand } from './copy.js';
 import { kaskEmulatorCommand } from './kask-emulator.js';
 import { phaseCommand } from './phase.js';
 import { serveCommand } from './serve.js';
+import { surveyCommand } from './survey.js';
+import { verifyCommand } from './verify.js';
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serveCommand, phaseCommand, copyCommand, kaskEmulatorCommand];
+export const COMMANDS: Command[] = [
+  serveCommand,
+  phaseCommand,
+  copyCommand,
+  surveyCommand,
+  verifyCommand,
+  kaskEmulatorCommand,
+];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);
