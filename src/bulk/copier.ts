@@ -57,6 +57,7 @@ export interface CopySettings {
   resume: boolean;
   /** SCAN COUNT: keys per batch (and the bound on work repeated after a kill). */
   batchSize?: number;
+  /** How often a checkpoint is also flushed to disk (it is saved after every batch). */
   checkpointEveryMs?: number;
   /** Give up (exit 3) when Kask has not answered one call successfully for this long. */
   unreachableAfterMs?: number;
@@ -193,23 +194,29 @@ export class Copier {
     this.#estimate = Math.ceil((await this.#redisCall(() => estimateKeys(redis.nodes))) / s.shard.count);
     this.#d.metrics?.start(this.#estimate, this.#totals);
 
-    let lastSave = performance.now();
+    let lastSync = performance.now();
+    // Saved after every batch (a resumed run repeats at most the batch in flight), synced every few seconds.
     const save = (finished: boolean): void => {
       if (!s.checkpointDir || s.dryRun) return;
-      saveCheckpoint(s.checkpointDir, {
-        format: 1,
-        run_id: this.#runId,
-        shard: s.shard,
-        patterns: s.patterns,
-        key_prefix: prefix,
-        streams: scanner.committed,
-        counters: this.#totals,
-        examples: this.#examples,
-        started_at: this.#startedAt,
-        updated_at: new Date().toISOString(),
-        finished,
-      });
-      lastSave = performance.now();
+      const durable = finished || performance.now() - lastSync >= s.checkpointEveryMs;
+      if (durable) lastSync = performance.now();
+      saveCheckpoint(
+        s.checkpointDir,
+        {
+          format: 1,
+          run_id: this.#runId,
+          shard: s.shard,
+          patterns: s.patterns,
+          key_prefix: prefix,
+          streams: scanner.committed,
+          counters: this.#totals,
+          examples: this.#examples,
+          started_at: this.#startedAt,
+          updated_at: new Date().toISOString(),
+          finished,
+        },
+        durable,
+      );
     };
 
     try {
@@ -224,7 +231,7 @@ export class Copier {
         scanner.commit(current.batch);
         this.#totals = sumCounters(this.#totals, this.#inFlight);
         this.#inFlight = emptyCounters();
-        if (performance.now() - lastSave >= s.checkpointEveryMs) save(false);
+        save(false);
       }
     } catch (err) {
       // Keep what is done: the checkpoint still ends at the last fully handled batch.
