@@ -89,7 +89,11 @@ describe('copy', () => {
     expect(reports[1]!.completion).toMatchObject({ recorded: 'marker' });
     expect(reports[2]!.completion).toMatchObject({ recorded: 'shard' });
     const marker = JSON.parse((await pair.redis.get('kmp:copy:completed'))!);
-    expect(marker).toMatchObject({ keys_scanned: 2000, keys_copied: 2000, shards: { count: 3, done: [0, 1, 2] } });
+    expect(marker).toMatchObject({
+      keys_scanned: 2000,
+      keys_copied: 2000,
+      shards: { count: 3, done: [0, 1, 2] },
+    });
     expect(await pair.kask.divergent(pair.redis, keys)).toEqual([]);
   });
 
@@ -109,8 +113,16 @@ describe('copy', () => {
     }
     const noRedis = await runCli(['copy', '--redis-url', 'redis://127.0.0.1:1', '--kask-url', pair.kaskUrl]);
     expect(noRedis.code).toBe(3);
-    expect(noRedis.stderr.trim()).toMatch(/^kask-migration-proxy copy: Redis at redis:\/\/127\.0\.0\.1:1.* unreachable$/);
-    const noKask = await runCli(['copy', '--redis-url', pair.redisUrl, '--kask-url', 'http://127.0.0.1:1/echoseen/v1/']);
+    expect(noRedis.stderr.trim()).toMatch(
+      /^kask-migration-proxy copy: Redis at redis:\/\/127\.0\.0\.1:1.* unreachable$/,
+    );
+    const noKask = await runCli([
+      'copy',
+      '--redis-url',
+      pair.redisUrl,
+      '--kask-url',
+      'http://127.0.0.1:1/echoseen/v1/',
+    ]);
     expect(noKask.code).toBe(3);
     expect(oneLine(noKask.stderr)).toBe(true);
     expect(noKask.stderr).toMatch(/Kask at http:\/\/127\.0\.0\.1:1\/echoseen\/v1\/ is unreachable/);
