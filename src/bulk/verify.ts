@@ -2,6 +2,7 @@
 // value for a key Redis has nothing usable for). A difference is looked at twice before it counts (a live write
 // between the two reads is not one). `--repair` re-drives each differing key by the repair step of
 // docs/protocol.md (read Redis, make Kask match, converge), then looks again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { redisToEnvelope } from '../codec/convert.js';
 import type { EnvelopeSettings } from '../codec/envelope.js';
 import type { DualStores, KaskApi } from '../phases/dual-stores.js';
@@ -67,11 +68,12 @@ export async function verify(s: VerifySettings, d: VerifyDeps): Promise<VerifyRe
           const key = keys[i]!;
           checked++;
           try {
-            let verdict = await compare(key, reads[i]!.value);
+            let verdict = await retried(() => compare(key, reads[i]!.value));
             // A writer may have moved the key between the two reads: look again before calling it a difference.
-            if (verdict !== 'match') verdict = await compare(key, await d.redis.store.get(key));
+            if (verdict !== 'match')
+              verdict = await retried(async () => compare(key, await d.redis.store.get(key)));
             if (verdict !== 'match' && s.repair && d.stores && (await repairKask(d.stores, key))) {
-              verdict = await compare(key, await d.redis.store.get(key));
+              verdict = await retried(async () => compare(key, await d.redis.store.get(key)));
               if (verdict === 'match') repaired++;
             }
             verdicts[verdict]++;
@@ -123,4 +125,16 @@ export function verifyReportText(r: VerifyResult): string {
 /** Differences left, or keys not compared: verify then exits non-zero. */
 export function verifyClean(r: VerifyResult): boolean {
   return r.failed === 0 && VERDICTS.every((v) => v === 'match' || r.verdicts[v] === 0);
+}
+
+/** A comparison retried twice after a store failure (a busy Kask timing out once is not a difference). */
+async function retried<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await sleep(200 * attempt);
+    }
+  }
 }
