@@ -311,15 +311,19 @@ export class Copier {
     this.#count('copied');
   }
 
-  /** Kask GET, retried after a backoff pause; null when Kask would not answer (the key is then failed). */
+  /**
+   * Kask GET. While Kask is failing as a whole the key waits (backoff pauses) instead of failing, until Kask answers
+   * again or counts as unreachable; a key Kask keeps refusing while it answers others is failed (null).
+   */
   async #kaskHas(key: Buffer): Promise<boolean | null> {
     for (let attempt = 1; ; attempt++) {
       try {
         return (await this.#kask.get(key)).kind === 'hit';
       } catch {
-        if (attempt >= KASK_GET_ATTEMPTS) return null;
+        if (attempt >= KASK_GET_ATTEMPTS && this.#pacer.state !== 'failing') return null;
+        this.#checkKaskReachable();
         await this.#pacer.ready();
-        await sleep(100 * attempt);
+        await sleep(Math.min(1000, 100 * attempt));
       }
     }
   }
