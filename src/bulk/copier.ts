@@ -169,6 +169,8 @@ export class Copier {
       checkpoint = loadCheckpoint(s.checkpointDir, s.shard);
       if (checkpoint)
         assertResumable(checkpoint, s.patterns, prefix, nodeIds, checkpointPath(s.checkpointDir, s.shard));
+      // A finished run that left failed keys has nothing to resume: a new pass retries them (and skips the rest).
+      if (checkpoint?.finished && checkpoint.counters.failed > 0) checkpoint = null;
     }
     if (checkpoint) {
       this.#resumed = true;
@@ -358,7 +360,7 @@ export class Copier {
     if (counters.failed > 0)
       return {
         kind: 'not_recorded',
-        reason: `${counters.failed} keys failed (queued for repair); run the copy again once Kask is healthy`,
+        reason: `${counters.failed} keys failed (queued for repair); run the copy again once Kask is healthy (a new pass skips what is copied)`,
       };
     const { shard } = this.#s;
     const marker = await this.#redisCall(() =>
