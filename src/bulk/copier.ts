@@ -268,7 +268,9 @@ export class Copier {
       else candidates.push(key);
     }
     const node = this.#d.redis.nodes.find((n) => n.id === scanner.committed[batch.stream]!.node)!;
-    const reads = await this.#redisCall(() => readKeys(this.#d.redis.store, node, candidates));
+    const reads = await this.#redisCall(() =>
+      readKeys(this.#d.redis.store, node, candidates, this.#s.minTtlSeconds > 0),
+    );
     return { batch, skippedEarly, candidates, reads };
   }
 

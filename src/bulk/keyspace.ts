@@ -120,11 +120,17 @@ export interface KeyRead {
 }
 
 /**
- * GET + PTTL for a batch of keys in one pipeline to the master that holds them. A key that moved to another master
+ * GET + PTTL (or GET alone) for a batch of keys in one pipeline to the master that holds them. A key that moved to another master
  * meanwhile (cluster resharding) is read again through the store, which follows the redirection.
  */
-export async function readKeys(store: RedisStore, node: ScanNode, keys: Buffer[]): Promise<KeyRead[]> {
+export async function readKeys(
+  store: RedisStore,
+  node: ScanNode,
+  keys: Buffer[],
+  withTtl = true,
+): Promise<KeyRead[]> {
   if (keys.length === 0) return [];
+  if (!withTtl) return readValuesOnly(store, node, keys);
   const pipeline = node.client.pipeline();
   for (const key of keys) {
     const full = store.key(key);
@@ -145,6 +151,22 @@ export async function readKeys(store: RedisStore, node: ScanNode, keys: Buffer[]
       });
       reads.push({ value: await store.get(keys[i]!), pttlMs });
     } else reads.push({ value: (value as Buffer | null) ?? null, pttlMs: Number(pttl) });
+  }
+  return reads;
+}
+
+/** GET only (the TTL is not needed): PTTL is reported as -1. */
+async function readValuesOnly(store: RedisStore, node: ScanNode, keys: Buffer[]): Promise<KeyRead[]> {
+  const pipeline = node.client.pipeline();
+  for (const key of keys) pipeline.getBuffer(store.key(key));
+  const replies =
+    (await pipeline.exec().catch((err: unknown) => {
+      throw toRedisError('GET', err);
+    })) ?? [];
+  const reads: KeyRead[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const [err, value] = replies[i] ?? [new Error('no reply'), null];
+    reads.push({ value: err ? await store.get(keys[i]!) : ((value as Buffer | null) ?? null), pttlMs: -1 });
   }
   return reads;
 }

@@ -55,7 +55,7 @@ export class Pacer {
       windowCalls: 200,
       errorShare: 0.2,
       slowFactor: 4,
-      slowFloorMs: 50,
+      slowFloorMs: 200,
       basePauseMs: 500,
       maxPauseMs: 30_000,
       now: Date.now,

@@ -101,7 +101,7 @@ describe('Pacer', () => {
   it('narrows when latency climbs far above the healthy baseline', () => {
     const pacer = new Pacer({ maxConcurrency: 32, windowCalls: 10, now: () => 0 });
     for (let i = 0; i < 10; i++) pacer.observe(true, 2);
-    for (let i = 0; i < 10; i++) pacer.observe(true, 200);
+    for (let i = 0; i < 10; i++) pacer.observe(true, 500);
     expect(pacer.state).toBe('slow');
     expect(pacer.limit).toBe(16);
   });
