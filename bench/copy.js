@@ -69,7 +69,8 @@ const cleanup = async () => {
       .pop()()
       .catch(() => {});
 };
-for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => cleanup().then(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => cleanup().then(() => process.exit(130)));
 
 /** RESP for SET key value, Echo-shaped: what MediaWiki's RedisBagOStuff leaves in Redis. */
 function* seedCommands(count) {
