@@ -180,11 +180,14 @@ export class Copier {
       this.#examples = checkpoint.examples;
       this.#scannedAtStart = checkpoint.counters.scanned;
     } else if (!s.dryRun) {
-      // A new run: the previous run's completion no longer speaks for the keyspace.
+      // A new run: the previous run's records no longer speak for the keyspace. Every shard's record goes, not
+      // only this one's, so a stale record of an earlier run can never complete this one (a shard of this run that
+      // already finished records again when re-run with --resume).
       await this.#redisCall(() => deleteCompletionMarker(redis.store));
-      await this.#redisCall(() =>
-        redis.store.delete(Buffer.from(`${SHARD_MARKER_PREFIX}${s.shard.index}of${s.shard.count}`)),
-      );
+      for (let i = 0; i < s.shard.count; i++)
+        await this.#redisCall(() =>
+          redis.store.delete(Buffer.from(`${SHARD_MARKER_PREFIX}${i}of${s.shard.count}`)),
+        );
     }
     const scanner = new KeyspaceScanner(
       redis.nodes,

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/bulk/shard.js';
+import { writeConfig } from '../support/backends.js';
 import { jsonReport, runCli } from '../support/cli-run.js';
 import { echoKey, echoValue, type Pair, seedEcho, startPair } from './support.js';
 
@@ -19,7 +20,7 @@ afterEach(async () => {
 const copy = (...args: string[]) =>
   runCli(['copy', '--redis-url', pair.redisUrl, '--kask-url', pair.kaskUrl, '--json', ...args]);
 
-describe('copy', () => {
+describe('copy', { timeout: 180_000 }, () => {
   it('copies every Echo key as its converted value and skips, by reason, what must not be copied', async () => {
     const keys = await seedEcho(pair.redis, 3000);
     await pair.redis.set('enwiki:echo:seen:message:time:7', '20201010123456'); // older integer rule
@@ -75,26 +76,51 @@ describe('copy', () => {
     const keys = await seedEcho(pair.redis, 2000);
     const expected = [0, 0, 0];
     for (const k of keys) expected[shardOf(Buffer.from(k), 3)]!++;
+    const dir = mkdtempSync(join(tmpdir(), 'kmp-shards-'));
     const reports = [];
     for (const index of [2, 0, 1]) {
-      expect(await pair.redis.exists('kmp:copy:completed')).toBe(0);
-      const run = await copy('--shard', `${index}/3`);
+      const run = await copy('--shard', `${index}/3`, '--checkpoint-dir', dir);
       expect(run.code, run.stderr).toBe(0);
       reports[index] = jsonReport(run);
       expect(reports[index]).toMatchObject({ shard: `${index}/3`, scanned: expected[index], failed: 0 });
+      // Each fresh shard clears the run's records: one started after others finished never sees theirs.
+      expect(await pair.redis.exists('kmp:copy:completed')).toBe(0);
     }
     // Each shard copied exactly its own keys (every key was missing in Kask), together all of them.
     expect(reports.map((r) => r.copied)).toEqual(expected);
     expect(expected.reduce((a, b) => a + b)).toBe(2000);
-    expect(reports[1]!.completion).toMatchObject({ recorded: 'marker' });
-    expect(reports[2]!.completion).toMatchObject({ recorded: 'shard' });
+    expect(await pair.kask.divergent(pair.redis, keys)).toEqual([]);
+
+    // Shard 1 (the last fresh one) kept its record. Re-run with --resume, the finished shards 2 and 0 only record;
+    // the one that completes the set writes the marker.
+    const second = await copy('--shard', '2/3', '--checkpoint-dir', dir, '--resume');
+    expect(jsonReport(second)).toMatchObject({
+      resumed: true,
+      scanned: expected[2],
+      completion: { recorded: 'shard' },
+    });
+    expect(await pair.redis.exists('kmp:copy:completed')).toBe(0);
+    const last = await copy('--shard', '0/3', '--checkpoint-dir', dir, '--resume');
+    expect(jsonReport(last).completion).toMatchObject({ recorded: 'marker' });
     const marker = JSON.parse((await pair.redis.get('kmp:copy:completed'))!);
     expect(marker).toMatchObject({
       keys_scanned: 2000,
       keys_copied: 2000,
       shards: { count: 3, done: [0, 1, 2] },
     });
-    expect(await pair.kask.divergent(pair.redis, keys)).toEqual([]);
+  });
+
+  it('honours redis.key_prefix: scans prefixed keys only and writes Kask under the keys MediaWiki uses', async () => {
+    await pair.redis.set('mw:global:echo:seen:alert:time:1', echoValue('20261101000000'));
+    await pair.redis.set('global:echo:seen:alert:time:2', echoValue('20261101000000')); // another prefix's
+    await pair.redis.set('mw:kmp:echo:seen:x', '1');
+    const config = writeConfig('redis:\n  key_prefix: "mw:"\n');
+    const run = await copy('--config', config);
+    expect(run.code, run.stderr).toBe(0);
+    expect(jsonReport(run)).toMatchObject({ scanned: 2, copied: 1, skipped_by: { own_key: 1 } });
+    expect(await pair.kask.get('global:echo:seen:alert:time:1')).toBe('JSON.."20261101000000"');
+    expect(await pair.kask.get('global:echo:seen:alert:time:2')).toBeNull();
+    expect(await pair.redis.exists('mw:kmp:copy:completed')).toBe(1);
   });
 
   it('refuses bad flags and unreachable stores with one line on stderr and distinct exit codes', async () => {

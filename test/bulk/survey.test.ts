@@ -45,7 +45,7 @@ it('counts keys per pattern, value kinds, TTLs and seen-time ages', async () => 
     unconvertible: ['enwiki:echo:seen:alert:time:2'],
   });
   expect(r).toMatchObject({ copyable_keys: 11, rate_keys_per_second: 2, implied_copy_seconds: 6 });
-});
+}, 120_000);
 
 it('reads a sample of values but counts every key, and draws bars in text mode', async () => {
   const sampled = jsonReport(await survey('--json', '--sample', '4'));
@@ -55,4 +55,4 @@ it('reads a sample of values but counts every key, and draws bars in text mode',
   expect(text.stdout).toMatch(/<= 7 d +4 +40\.0% █+/);
   expect(text.stdout).toMatch(/Copy: about 11 keys to copy; at 1000 keys\/s that is 0 s/);
   expect(text.stdout).not.toContain('garbage');
-});
+}, 120_000);
