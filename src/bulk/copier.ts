@@ -129,6 +129,7 @@ export class Copier {
   /** Counts of the batch being copied, merged into totals when it commits. */
   #inFlight = emptyCounters();
   #examples: Examples = {};
+  #stopping = false;
 
   constructor(settings: CopySettings, deps: CopyDeps) {
     this.#s = { batchSize: 1000, checkpointEveryMs: 3000, unreachableAfterMs: 120_000, ...settings };
@@ -138,6 +139,11 @@ export class Copier {
     this.#kask = new ObservedKask(deps.kask, this.#pacer);
     // Backfills go through the same observed client, so their POSTs pace the copy too.
     if (deps.writer) deps.writer.stores.kask = this.#kask;
+  }
+
+  /** Ends the run after the batch in flight (SIGTERM): the checkpoint then covers every key handled. */
+  stop(): void {
+    this.#stopping = true;
   }
 
   snapshot(): CopySnapshot {
@@ -228,7 +234,7 @@ export class Copier {
       let next: Promise<PreparedBatch | null> | null = scanner.finished ? null : this.#prepare(scanner);
       while (next) {
         const current = await next;
-        if (!current) break;
+        if (!current || this.#stopping) break;
         // Read the next batch while this one is copied; a failure there surfaces when it is awaited.
         next = this.#prepare(scanner);
         next.catch(() => {});
@@ -243,8 +249,8 @@ export class Copier {
       save(false);
       throw err;
     }
-    save(true);
-    this.#d.metrics?.finish();
+    save(scanner.finished);
+    if (scanner.finished) this.#d.metrics?.finish();
     const snapshot = this.snapshot();
     return {
       ...snapshot,
@@ -361,7 +367,7 @@ export class Copier {
   async #recordCompletion(finished: boolean): Promise<CopyCompletionRecord> {
     const { counters } = this.snapshot();
     if (this.#s.dryRun) return { kind: 'not_recorded', reason: 'dry run' };
-    if (!finished) return { kind: 'not_recorded', reason: 'the keyspace was not fully scanned' };
+    if (!finished) return { kind: 'not_recorded', reason: 'stopped before the end; continue with --resume' };
     if (counters.failed > 0)
       return {
         kind: 'not_recorded',

@@ -17,7 +17,7 @@ export const EXIT = { done: 0, failures: 1, usage: 2, unreachable: 3 } as const;
 
 export const EXIT_CODES_HELP = `Exit status:
   0  done (verify: every key matched)
-  1  finished, but some keys failed (copy) or differ (verify); the report says which
+  1  finished, but some keys failed (copy) or differ (verify), or copy was stopped by SIGTERM/SIGINT
   2  usage or configuration error (bad flag, unreadable config or checkpoint)
   3  a store (Redis or Kask) is unreachable
 Every non-zero status comes with a one-line reason on stderr.`;

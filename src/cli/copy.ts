@@ -54,7 +54,8 @@ Options:
   --json                   final report as JSON on stdout
   --metrics-listen H:P     serve Prometheus metrics (kmp_copy_keys_total, kmp_copy_estimated_keys, kmp_copy_done)
 
-Progress goes to stderr: a progress bar on a terminal, JSON lines otherwise. Keys whose Kask outcome is unknown
+Progress goes to stderr: a progress bar on a terminal, JSON lines otherwise. SIGTERM or SIGINT ends the run after
+the batch in flight (checkpoint saved, exit 1); --resume continues it. Keys whose Kask outcome is unknown
 are put in the sidecars' repair queue. On success the run records its completion in Redis (kmp:copy:completed),
 which 'phase set kask-only' requires.
 
@@ -124,16 +125,24 @@ export const copyCommand: Command = {
         const copier = new Copier(settings, { config, redis, kask, writer, metrics });
         const { reporter, everyMs } = progressReporter();
         const timer = setInterval(() => reporter.update(copier.snapshot()), everyMs);
+        // SIGTERM (a Job's pod being stopped) or Ctrl-C: finish the batch in flight, save, flush the repair queue.
+        const stop = (): void => copier.stop();
+        process.once('SIGTERM', stop).once('SIGINT', stop);
         let result: Awaited<ReturnType<Copier['run']>>;
         try {
           result = await copier.run();
         } finally {
+          process.off('SIGTERM', stop).off('SIGINT', stop);
           clearInterval(timer);
           reporter.stop(copier.snapshot());
         }
         process.stdout.write(
           values.json ? `${JSON.stringify(copyReportJson(result))}\n` : copyReportText(result),
         );
+        if (!result.finished) {
+          process.stderr.write('kask-migration-proxy copy: stopped by a signal; continue with --resume\n');
+          return EXIT.failures;
+        }
         if (result.counters.failed > 0) {
           process.stderr.write(
             `kask-migration-proxy copy: ${result.counters.failed} keys failed (queued for repair); completion not recorded\n`,

@@ -71,3 +71,38 @@ it('resumes after kill -9 with no key skipped and at most one batch handled twic
   expect(readCheckpoint(file)!.finished).toBe(true);
   expect(await pair.redis.exists('kmp:copy:completed')).toBe(1);
 }, 120_000);
+
+it('stops after the batch in flight on SIGTERM, with a checkpoint that --resume continues', async () => {
+  const keys: string[] = [];
+  for (let i = 0; i < 8000; i += 1000) {
+    const chunk = Array.from({ length: 1000 }, (_, j) => `sigterm:echo:seen:alert:time:${i + j}`);
+    await Promise.all(chunk.map((k) => pair.redis.set(k, 's:14:"20261101000000";')));
+    keys.push(...chunk);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'kmp-sigterm-'));
+  const file = join(dir, 'copy-0of1.json');
+  const args = ['copy', '--redis-url', pair.redisUrl, '--kask-url', pair.kaskUrl, '--match', 'sigterm:*'];
+  const first = spawn(process.execPath, [BIN, ...args, '--checkpoint-dir', dir, '--rate', '2000'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  first.stderr!.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && (readCheckpoint(file)?.counters.scanned ?? 0) < 2000)
+    await new Promise((r) => setTimeout(r, 50));
+  const exited = once(first, 'exit');
+  first.kill('SIGTERM');
+  const [code] = (await exited) as [number];
+  expect(code).toBe(1);
+  expect(stderr).toContain('stopped by a signal; continue with --resume');
+  const saved = readCheckpoint(file)!;
+  expect(saved.finished).toBe(false);
+  // A graceful stop loses nothing: Kask holds exactly what the checkpoint counts as copied.
+  expect(await pair.kask.countPresent(keys)).toBe(saved.counters.copied);
+  const resumed = await runCli([...args, '--checkpoint-dir', dir, '--resume', '--json']);
+  expect(resumed.code, resumed.stderr).toBe(0);
+  expect(jsonReport(resumed)).toMatchObject({ scanned: 8000, copied: 8000, skipped: 0, failed: 0 });
+  expect(await pair.kask.countPresent(keys)).toBe(8000);
+}, 120_000);
