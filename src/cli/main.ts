@@ -2,12 +2,22 @@
 import { ConfigError } from '../config/load.js';
 import { ListenError } from '../net/listen.js';
 import { type Command, UsageError } from './command.js';
+import { copyCommand } from './copy.js';
 import { kaskEmulatorCommand } from './kask-emulator.js';
 import { phaseCommand } from './phase.js';
 import { serveCommand } from './serve.js';
+import { surveyCommand } from './survey.js';
+import { verifyCommand } from './verify.js';
 
 /** Every command, in the order `--help` lists them. */
-export const COMMANDS: Command[] = [serveCommand, phaseCommand, kaskEmulatorCommand];
+export const COMMANDS: Command[] = [
+  serveCommand,
+  phaseCommand,
+  copyCommand,
+  surveyCommand,
+  verifyCommand,
+  kaskEmulatorCommand,
+];
 
 function overview(): string {
   const lines = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);

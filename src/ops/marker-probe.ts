@@ -1,7 +1,8 @@
 // Reads the copy's completion marker for the kask-only guard, even in kask-only (where no Redis connection is kept):
 // the sidecar's own connection when one is open, otherwise a short-lived one opened and closed for the check.
-import { type MarkerRead, readCompletionMarker } from '../bulk/completion-marker.js';
+
 import type { Config } from '../config/schema.js';
+import { type MarkerRead, readCompletionMarker } from '../fleet/completion-marker.js';
 import { RedisStore } from '../redis/store.js';
 
 /** The sidecar's lazily opened Redis: the open connection if there is one (never opens it). */

@@ -1,7 +1,8 @@
 // Every phase change (admin API, SIGHUP) goes through here: one at a time, in order, behind the kask-only guard.
-import type { MarkerRead } from '../bulk/completion-marker.js';
-import { COMPLETION_MARKER_KEY } from '../bulk/completion-marker.js';
+
 import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
+import type { MarkerRead } from '../fleet/completion-marker.js';
+import { COMPLETION_MARKER_KEY } from '../fleet/completion-marker.js';
 import { compatiblePhases, rung, stopsReadingRedis } from '../fleet/ladder.js';
 import type { PhaseSwitch } from '../phases/phase-switch.js';
 import { errorFields, type Logger } from './logging.js';

@@ -1,6 +1,6 @@
 // The admin API's /status body: phase, breakers, the copy's completion marker, the repair queue, work in flight.
-import type { MarkerRead } from '../bulk/completion-marker.js';
-import { COMPLETION_MARKER_KEY } from '../bulk/completion-marker.js';
+import type { MarkerRead } from '../fleet/completion-marker.js';
+import { COMPLETION_MARKER_KEY } from '../fleet/completion-marker.js';
 import { VERSION } from './build-info.js';
 import type { InFlight } from './in-flight.js';
 import type { PhaseControl } from './phase-control.js';

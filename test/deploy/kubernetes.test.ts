@@ -22,7 +22,7 @@ import {
 
 // The bulk `copy` command is built on another branch. Until it is merged its invocation in the Job is checked
 // against the agreed flag list below; once merged, set this to true so the real CLI checks it.
-const COPY_COMMAND_MERGED = false;
+const COPY_COMMAND_MERGED = true;
 
 /** `copy`'s flags as agreed for the bulk-copy CLI (used only while COPY_COMMAND_MERGED is false). */
 const AGREED_COPY_OPTIONS = {

@@ -2,13 +2,13 @@
 // a time, the copy's completion marker, the repair queue, the fleet registry, no way back after kask-only) with its
 // refusals and force, and the completion marker read over a short-lived connection in kask-only.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
 import {
   COMPLETION_MARKER_KEY,
   type CopyCompletion,
   deleteCompletionMarker,
   writeCompletionMarker,
-} from '../../src/bulk/completion-marker.js';
-import { loadConfig } from '../../src/config/load.js';
+} from '../../src/fleet/completion-marker.js';
 import { FLEET_KEYS } from '../../src/fleet/registry.js';
 import { bearerCheck } from '../../src/ops/admin-auth.js';
 import { createMarkerProbe } from '../../src/ops/marker-probe.js';

@@ -8,7 +8,7 @@ import {
   readCompletionMarker,
   recordShardCompletion,
   writeCompletionMarker,
-} from '../../src/bulk/completion-marker.js';
+} from '../../src/fleet/completion-marker.js';
 import { LogRateLimit } from '../../src/ops/log-rate-limit.js';
 import { RedisStore } from '../../src/redis/store.js';
 import { useBackends } from '../support/backends.js';

@@ -2,7 +2,7 @@
 // and one Kask emulator with fault control). Each test fails on the protocol before Redis became the single
 // authority; docs/protocol.md states the rule they check.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeCompletionMarker } from '../../src/bulk/completion-marker.js';
+import { writeCompletionMarker } from '../../src/fleet/completion-marker.js';
 import { RedisStore } from '../../src/redis/store.js';
 import { REPAIR_QUEUE_KEYS } from '../../src/resilience/repair-ledger.js';
 import {

@@ -2,10 +2,11 @@
 // src/sidecar.ts builds one (createResilience, buildPhase, PhaseSwitch, PhaseControl, BackgroundTasks), with the
 // stores swapped for the simulated ones and metrics/logs recorded in memory. ALL knowledge of the code's
 // constructors lives in this file: re-pointing the simulation at changed code is a change here.
-import type { MarkerRead } from '../../src/bulk/completion-marker.js';
+
 import { redisToEnvelope } from '../../src/codec/convert.js';
 import { loadConfig } from '../../src/config/load.js';
 import { type Config, PHASE_NAMES, type PhaseName, REDIS_WRITING_PHASES } from '../../src/config/schema.js';
+import type { MarkerRead } from '../../src/fleet/completion-marker.js';
 import type { Logger } from '../../src/ops/logging.js';
 import type { Metrics } from '../../src/ops/metrics.js';
 import { type PhaseChange, PhaseControl } from '../../src/ops/phase-control.js';
@@ -50,7 +51,7 @@ export const CONVERGING_PHASES: ReadonlySet<string> = new Set(['dual-write', 'mi
 
 export const VALUES = { type: 'JSON' as const, hmacKey: null };
 
-/** The completion marker the bulk copy leaves (src/bulk/completion-marker.ts). */
+/** The completion marker the bulk copy leaves (src/fleet/completion-marker.ts). */
 const COPY_DONE: MarkerRead = {
   kind: 'present',
   marker: {
