@@ -1,13 +1,17 @@
 // The dashboard and the alert rules against a real Prometheus scraping real sidecars every second. Two sidecars
 // (migration and dual-write) in front of a real redis-server and a Kask emulator get scripted traffic: Kask hits,
-// Redis fallbacks and backfills, misses, an unconvertible value, a concurrent writer, shadow reads, then a Kask
+// Redis fallbacks and backfills, misses, an unconvertible value, a concurrent writer, shadow reads, a bulk copy
+// with its own metrics listener, then a Kask
 // outage (every Kask call answers 500) and the recovery with its repairs. During the outage the shipped alert
 // expressions (only `for:` shortened) must fire; afterwards every panel query of the committed dashboard JSON must
 // return data over the run.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { freePort } from '../../src/redis/local-server.js';
 import { kv, setKaskFaults } from '../ops/ops-support.js';
 import { sleep, waitFor } from '../resilience/support/wait.js';
 import { spawnSidecar, useBackends, writeConfig } from '../support/backends.js';
@@ -17,6 +21,9 @@ import { usesPlannedMetric } from './planned-metrics.js';
 import { hasTool, type RunningPrometheus, startPrometheus } from './prometheus-server.js';
 
 const ALERTS_FILE = fileURLToPath(new URL('../../deploy/prometheus/alerts.yaml', import.meta.url));
+const BIN = fileURLToPath(new URL('../../bin/kask-migration-proxy.js', import.meta.url));
+/** Keys the bulk copy of this suite copies (about six seconds' worth at its rate). */
+const COPY_KEYS = 6000;
 const JOB = 'kask-migration-proxy';
 /** The alerts the Kask outage must set firing, all for the migration sidecar (the one taking writes). */
 const OUTAGE_ALERTS = [
@@ -102,6 +109,33 @@ describe.skipIf(!hasPrometheus)('dashboard and alerts against a real Prometheus'
     await setKaskFaults(backends, {});
   }
 
+  /** Seeds COPY_KEYS Echo keys of the copy's own pattern and starts `copy` on them; resolves to its exit code. */
+  async function startCopy(metricsPort: number): Promise<Promise<number | null>> {
+    const seed = backends.redis.pipeline();
+    for (let i = 0; i < COPY_KEYS; i++) seed.set(`copy-bench:${i}`, `s:14:"${seenAt(i)}";`);
+    await seed.exec();
+    const child = spawn(
+      process.execPath,
+      [
+        BIN,
+        'copy',
+        '--redis-url',
+        backends.redisServer.url,
+        '--kask-url',
+        backends.kask.url,
+        '--match',
+        'copy-bench:*',
+        '--rate',
+        String(COPY_KEYS / 6),
+        '--metrics-listen',
+        `127.0.0.1:${metricsPort}`,
+        '--json',
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    );
+    return once(child, 'exit').then(([code]) => code as number | null);
+  }
+
   beforeAll(async () => {
     const config = writeConfig(
       [
@@ -114,8 +148,13 @@ describe.skipIf(!hasPrometheus)('dashboard and alerts against a real Prometheus'
     );
     migration = await spawnSidecar(backends, ['--config', config, '--phase', 'migration']);
     dualWrite = await spawnSidecar(backends, ['--config', config, '--phase', 'dual-write']);
+    const copyPort = await freePort();
     prometheus = await startPrometheus(
-      [{ job: JOB, targets: [migration, dualWrite].map((s) => `127.0.0.1:${s.port}`) }],
+      [
+        { job: JOB, targets: [migration, dualWrite].map((s) => `127.0.0.1:${s.port}`) },
+        // The bulk copy, as a Kubernetes Job's pods are scraped: its own metrics listener while it runs.
+        { job: `${JOB}-copy`, targets: [`127.0.0.1:${copyPort}`] },
+      ],
       shippedRulesWithoutFor(),
     );
     startedAt = Date.now() / 1000;
@@ -129,11 +168,14 @@ describe.skipIf(!hasPrometheus)('dashboard and alerts against a real Prometheus'
       200,
     );
 
+    // A bulk copy of its own keys, paced so Prometheus scrapes its progress several times, beside the traffic.
+    const copier = await startCopy(copyPort);
     // Healthy traffic over several scrapes, so every rate() has samples on both sides.
     for (let round = 0; round < 6; round++) {
       await healthyRound(round);
       await sleep(700);
     }
+    expect(await copier, 'the bulk copy').toBe(0);
     await backends.redis.set(key('garbage', 0), 'not a serialized PHP value');
     expect((await get(migration, key('garbage', 0))).status).toBe(404); // a conversion failure is a miss
     await concurrentWriter();
