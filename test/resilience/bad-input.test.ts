@@ -3,8 +3,8 @@
 // partial value reaches either store.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, problemBytes } from '../contract/kask-contract.js';
-import { parseResponse, rawRequest, requestHead } from '../support/raw-http.js';
-import { converse, splitResponses } from './support/raw-socket.js';
+import { parseResponse, rawRequest, requestHead, splitResponses } from '../support/raw-http.js';
+import { converse } from './support/raw-socket.js';
 import { BASE, metricValue, type Rig, startRig } from './support/rig.js';
 import { sleep } from './support/wait.js';
 

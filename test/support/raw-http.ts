@@ -81,3 +81,27 @@ function dechunk(data: Buffer): Buffer {
     i = lineEnd + 2 + size + 2;
   }
 }
+
+/**
+ * Splits a stream of HTTP/1.1 responses into parsed ones: chunked to its terminator, Content-Length as declared (no
+ * body for 1xx and 204), and a response with neither (Go's plain errors) running to the end of the stream.
+ */
+export function splitResponses(raw: Buffer): RawResponse[] {
+  const out: RawResponse[] = [];
+  let rest = raw;
+  while (rest.length > 0) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (headEnd === -1) throw new Error(`incomplete response: ${JSON.stringify(rest.toString('latin1'))}`);
+    const head = rest.subarray(0, headEnd).toString('latin1');
+    const status = Number(head.split(' ')[1]);
+    const bodiless = status === 204 || status < 200;
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    let end = headEnd + 4;
+    if (/\r\ntransfer-encoding: *chunked/i.test(head)) end = rest.indexOf('\r\n0\r\n\r\n', headEnd) + 7;
+    else if (length) end += bodiless ? 0 : Number(length[1]);
+    else if (!bodiless) end = rest.length;
+    out.push(parseResponse(rest.subarray(0, end)));
+    rest = rest.subarray(end);
+  }
+  return out;
+}

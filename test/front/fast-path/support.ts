@@ -20,7 +20,7 @@ import {
   WRITE_OK,
   type WriteOutcome,
 } from '../../../src/phases/phase.js';
-import { parseResponse, type RawResponse } from '../../support/raw-http.js';
+import { type RawResponse, splitResponses } from '../../support/raw-http.js';
 
 export const BASE = '/echoseen/v1/';
 export const MAX_KEY = 64;
@@ -190,7 +190,7 @@ export async function oneByOne(port: number, requests: Buffer[]): Promise<Buffer
 /** How many complete final (non-1xx) answers `raw` holds so far. */
 function finalAnswers(raw: Buffer): number {
   try {
-    return splitAnswers(raw).filter(
+    return splitResponses(raw).filter(
       (r) => r.status >= 200 && r.body.length >= Number(r.header('content-length') ?? 0),
     ).length;
   } catch {
@@ -223,7 +223,7 @@ export interface Answer {
 }
 
 export function answers(raw: Buffer): Answer[] {
-  return splitAnswers(raw).map((r: RawResponse) => ({
+  return splitResponses(raw).map((r: RawResponse) => ({
     status: r.status,
     contentType: r.header('content-type'),
     contentLength: r.header('content-length'),
@@ -232,26 +232,6 @@ export function answers(raw: Buffer): Answer[] {
     chunked: r.chunked,
     body: r.body.toString('latin1'),
   }));
-}
-
-/** Splits a response stream; a response with neither length nor chunking (Go's plain errors) runs to the end. */
-function splitAnswers(raw: Buffer): RawResponse[] {
-  const out: RawResponse[] = [];
-  let rest = raw;
-  while (rest.length > 0) {
-    const headEnd = rest.indexOf('\r\n\r\n');
-    if (headEnd === -1) throw new Error(`incomplete response: ${JSON.stringify(rest.toString('latin1'))}`);
-    const head = rest.subarray(0, headEnd).toString('latin1');
-    const status = Number(head.split(' ')[1]);
-    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-    let end = headEnd + 4;
-    if (/\r\ntransfer-encoding: *chunked/i.test(head)) end = rest.indexOf('\r\n0\r\n\r\n', headEnd) + 7;
-    else if (length) end += status === 204 || status < 200 ? 0 : Number(length[1]);
-    else if (status !== 204 && status >= 200) end = rest.length;
-    out.push(parseResponse(rest.subarray(0, end)));
-    rest = rest.subarray(end);
-  }
-  return out;
 }
 
 /** A request as RESTBagOStuff sends it (the fast path's shape). */

@@ -1,7 +1,6 @@
 // Raw TCP conversations with the sidecar for bad-input tests: partial writes, trickles, pipelining, early closes.
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { parseResponse, type RawResponse } from '../../support/raw-http.js';
 
 export interface RawConversation {
   socket: Socket;
@@ -50,23 +49,4 @@ export async function converse(port: number): Promise<RawConversation> {
       });
     },
   };
-}
-
-/** Splits a stream of HTTP/1.1 responses (Content-Length, chunked or bodiless) into parsed responses. */
-export function splitResponses(raw: Buffer): RawResponse[] {
-  const out: RawResponse[] = [];
-  let rest = raw;
-  while (rest.length > 0) {
-    const headEnd = rest.indexOf('\r\n\r\n');
-    if (headEnd === -1) throw new Error(`incomplete response: ${JSON.stringify(rest.toString('latin1'))}`);
-    const head = rest.subarray(0, headEnd).toString('latin1');
-    const status = Number(head.split(' ')[1]);
-    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
-    let end = headEnd + 4;
-    if (/\r\ntransfer-encoding: *chunked/i.test(head)) end = rest.indexOf('\r\n0\r\n\r\n', headEnd) + 7;
-    else if (length && status !== 204 && status >= 200) end += Number(length[1]);
-    out.push(parseResponse(rest.subarray(0, end)));
-    rest = rest.subarray(end);
-  }
-  return out;
 }
