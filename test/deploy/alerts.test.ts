@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { CopyMetrics } from '../../src/bulk/copy-metrics.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { dashboardQueries } from './dashboard-queries.js';
 import { PLANNED_METRICS } from './planned-metrics.js';
@@ -34,10 +35,11 @@ function metricNames(expr: string): string[] {
   return [...withoutStrings.matchAll(/\b([a-z_][a-z0-9_]*)\s*[{[]/g)].map((m) => m[1]!);
 }
 
-/** What the sidecar exports, histograms with their _bucket/_count/_sum series. */
+/** What the sidecar and the bulk copier export, histograms with their _bucket/_count/_sum series. */
 function exportedNames(): Set<string> {
   const names = new Set<string>();
-  for (const m of new Metrics({ processMetrics: false }).registry.getMetricsAsArray()) {
+  const registries = [new Metrics({ processMetrics: false }).registry, new CopyMetrics('0/1').registry];
+  for (const m of registries.flatMap((r) => r.getMetricsAsArray())) {
     const { name, type } = m as unknown as { name: string; type: string };
     names.add(name);
     if (type === 'histogram') for (const s of ['_bucket', '_count', '_sum']) names.add(name + s);

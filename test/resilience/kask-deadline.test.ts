@@ -64,7 +64,8 @@ describe('Kask call deadline', () => {
       expect(r.ms).toBeLessThan(DEADLINE_MS + SLOT_MS + 100);
     }
     await sleep(DEADLINE_MS);
-    for (const a of arrivals) expect(a.at - starts.get(a.key)!).toBeLessThan(DEADLINE_MS + SLOT_MS);
+    // Sent before its deadline (one slot at most after it); arrival adds loopback delivery, a few ms at worst.
+    for (const a of arrivals) expect(a.at - starts.get(a.key)!).toBeLessThan(DEADLINE_MS + SLOT_MS + 15);
     // k1 and k2 waited in the queue behind k0 with the same deadline: they end with it, and are never sent.
     expect(arrivals.map((a) => a.key)).not.toContain('k1');
     expect(arrivals.map((a) => a.key)).not.toContain('k2');
