@@ -26,12 +26,13 @@ export async function dualSet(
   mode: WriteMode = CONVERGING,
 ): Promise<WriteOutcome> {
   const converted = envelopeToRedis(envelope, stores.values);
-  if (!converted.ok && converted.reason !== 'FALSE_VALUE') {
-    // Redis cannot hold it, so it cannot be acknowledged: nothing is written anywhere.
+  if (!converted.ok) {
+    // Every body has a Redis form (src/codec/convert.ts); should a defect ever say otherwise, Redis cannot hold it,
+    // so it cannot be acknowledged: nothing is written anywhere.
     stores.observer.conversionFailure('kask_to_redis', converted.reason, key, meta);
     return WRITE_ERROR;
   }
-  const redisBytes = converted.ok ? converted.bytes : FALSE_BYTES;
+  const redisBytes = converted.bytes;
   return dualMutation(stores, key, meta, mode, {
     op: 'set',
     basis: redisBytes,
@@ -76,9 +77,6 @@ async function dualMutation(
   if (mode.converge) await convergeOnRequest(stores, key, m.basis, deadline, meta);
   return WRITE_OK;
 }
-
-/** PHP false as RedisBagOStuff stores it: both stores read it as a miss. */
-const FALSE_BYTES = Buffer.from('b:0;');
 
 /**
  * A failed Redis mutation answers 500 with Kask untouched. If Redis may still have applied it (a timeout, a
