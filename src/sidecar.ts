@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { LiveConfig } from './config/reload.js';
-import { type Config, PHASE_NAMES, type PhaseName, REDIS_WRITING_PHASES } from './config/schema.js';
+import { type Config, type PhaseName, REDIS_WRITING_PHASES } from './config/schema.js';
 import { type RunningEmulator, startEmulator } from './emulator/emulator.js';
 import { Fleet, type FleetRedis } from './fleet/fleet.js';
 import { FleetRegistry } from './fleet/registry.js';
@@ -94,7 +94,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       repairs: resilience.repairs,
       background,
     });
-  const fleet = createFleet(config, redis, metrics);
+  const fleet = createFleet(config, redis);
   const phases = new PhaseSwitch(await build(config.phase), build, {
     async settle(_leaving, entering) {
       // The old phase's backfills end within one request deadline; the repairer stops where nothing may repair.
@@ -199,7 +199,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
   };
 }
 
-function createFleet(config: Config, redis: FleetRedis, metrics: Metrics): Fleet {
+function createFleet(config: Config, redis: FleetRedis): Fleet {
   const port = config.listen.port;
   const instance = config.fleet.instance ?? (port ? `${hostname()}:${port}` : `${hostname()}/${process.pid}`);
   return new Fleet({
@@ -212,9 +212,6 @@ function createFleet(config: Config, redis: FleetRedis, metrics: Metrics): Fleet
     }),
     redis,
     heartbeatIntervalMs: config.fleet.heartbeatIntervalMs,
-    onMembers(byPhase) {
-      for (const name of PHASE_NAMES) metrics.fleetMembers.set({ phase: name }, byPhase.get(name) ?? 0);
-    },
   });
 }
 

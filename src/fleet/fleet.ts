@@ -15,8 +15,6 @@ export interface FleetOptions {
   registry: FleetRegistry;
   redis: FleetRedis;
   heartbeatIntervalMs: number;
-  /** Told the live members by phase after every heartbeat (kmp_fleet_members). */
-  onMembers?: (byPhase: Map<PhaseName, number>) => void;
 }
 
 export interface FleetView {
@@ -53,15 +51,9 @@ export class Fleet {
   async beat(): Promise<void> {
     const open = this.#o.redis.opened();
     if (open === null) return;
+    // One HSET: a heartbeat must stay cheap for the one Redis every sidecar of the fleet shares.
     try {
-      const redis = await open;
-      await this.#o.registry.publish(redis);
-      if (this.#o.onMembers) {
-        const byPhase = new Map<PhaseName, number>();
-        for (const m of await this.#o.registry.members(redis))
-          byPhase.set(m.phase, (byPhase.get(m.phase) ?? 0) + 1);
-        this.#o.onMembers(byPhase);
-      }
+      await this.#o.registry.publish(await open);
     } catch {
       // Redis is away: the record expires, which is what other sidecars should see. Readiness reports Redis.
     }
@@ -99,8 +91,14 @@ export class Fleet {
     return `${to} refused: live sidecars run phases that must not share a fleet with ${to} (only ${compatiblePhases(to).join(', ')} may): ${list}; move them first (kask-migration-proxy phase status --fleet)`;
   }
 
+  /** The registry as Redis holds it, over this sidecar's own connection (it never opens one for this). */
   async view(): Promise<FleetView> {
-    const redis = await this.#o.redis.open();
+    const open = this.#o.redis.opened();
+    if (open === null)
+      throw new Error(
+        'this sidecar keeps no Redis connection (started in kask-only): ask a sidecar in another phase, or read the hash kmp:{fleet}:members with redis-cli',
+      );
+    const redis = await open;
     const [members, marker] = await Promise.all([
       this.#o.registry.members(redis),
       this.#o.registry.kaskOnlyMarker(redis),

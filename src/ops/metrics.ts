@@ -86,12 +86,6 @@ export class Metrics {
     help: 'Whether the Redis this sidecar writes to accepts writes: 1 a primary, 0 a read-only replica, -1 unknown.',
     registers: [this.registry],
   });
-  readonly fleetMembers = new Gauge({
-    name: 'kmp_fleet_members',
-    help: 'Live sidecars in the fleet registry by phase, as this sidecar last read it (docs/protocol.md).',
-    labelNames: ['phase'] as const,
-    registers: [this.registry],
-  });
   readonly breakerState = new Gauge({
     name: 'kmp_breaker_state',
     help: 'Circuit breaker state per backend: 0 closed, 1 half-open, 2 open.',

@@ -264,6 +264,10 @@ describe('admin API in kask-only', () => {
     try {
       const status = await admin(sidecar.adminUrl, 'GET', '/status');
       expect(status.json).toMatchObject({ phase: 'kask-only', copy: { completed: true, marker: MARKER } });
+      // The fleet view needs the sidecar's own Redis connection, which kask-only never opens for it.
+      const fleet = await admin(sidecar.adminUrl, 'GET', '/fleet');
+      expect(fleet.status).toBe(503);
+      expect(fleet.json.reason).toContain('keeps no Redis connection');
     } finally {
       await sidecar.proc.stop();
       await deleteCompletionMarker(store);
