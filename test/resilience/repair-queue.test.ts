@@ -156,6 +156,29 @@ describe('repair queue', () => {
     await done();
   });
 
+  it('at shutdown, keeps trying within its budget while Redis comes back, and loses nothing', async () => {
+    await admin.flushall();
+    const { queue, outcome, done, clock } = await setup();
+    await server.kill();
+    queue.record(Buffer.from('held'), 'kask_write_failed');
+    await queue.flush();
+    expect(queue.buffered).toBe(1);
+    // The queue runs on a fixed test clock; give the budget a real clock so the retry loop can run out of it.
+    const started = Date.now();
+    clock.now = started;
+    const ticking = setInterval(() => {
+      clock.now = Date.now();
+    }, 20);
+    const closing = queue.close(8_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await server.restart();
+    await closing;
+    clearInterval(ticking);
+    expect(await outcome('lost')).toBe(0);
+    expect(await admin.zscore(REPAIR_QUEUE_KEYS.queue, 'held')).not.toBeNull();
+    await done();
+  });
+
   it('at shutdown, counts as lost what Redis still cannot take', async () => {
     await admin.flushall();
     const { queue, outcome, lines, done, store } = await setup();
