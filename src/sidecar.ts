@@ -39,7 +39,7 @@ export interface RunningSidecar {
   background: BackgroundTasks;
   /** Circuit breakers (`breakers.states()`), the repair queue and its repairer (`repairer.status()`). */
   resilience: Resilience;
-  /** Phase changes behind the kask-only guard (the admin API and SIGHUP use it). */
+  /** Phase changes behind the phase guard (the admin API and SIGHUP use it). */
   control: Operations['control'];
   /** Breakers and the repair queue report to /status and /readyz by assigning these. */
   providers: StatusProviders;

@@ -86,7 +86,7 @@ export interface CopySnapshot {
   kask: { state: string; concurrency: number };
 }
 
-/** How a run ended: whether it covered the keyspace and what it recorded for the kask-only guard. */
+/** How a run ended: whether it covered the keyspace and what it recorded for the phase guard. */
 export type CopyCompletionRecord =
   | { kind: 'marker'; marker: CopyCompletion }
   | { kind: 'shard_recorded' }

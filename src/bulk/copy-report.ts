@@ -42,7 +42,7 @@ export function copyReportText(r: CopyResult): string {
     if (keys.length > 0) lines.push(`  example ${kind} keys: ${keys.join(' ')}`);
   if (r.completion.kind === 'marker')
     lines.push(
-      '  completion: recorded; every shard is done (the kask-only guard will let phase set kask-only through)',
+      '  completion: recorded; every shard is done (the phase guard will let phase set kask-primary through)',
     );
   else if (r.completion.kind === 'shard_recorded')
     lines.push('  completion: this shard recorded; the marker is written when every shard is done');

@@ -4,7 +4,7 @@ import type { EnvelopeSettings } from '../codec/envelope.js';
 import { addExample, type Examples } from './counters.js';
 import type { BulkRedis } from './stores.js';
 import { classifyValue, echoTimestamp, tsToMs, VALUE_KINDS, type ValueKind } from './value-kinds.js';
-import { type WalkTally, walkKeyspace } from './walk.js';
+import { type WalkProgress, type WalkTally, walkKeyspace } from './walk.js';
 
 export const AGE_BUCKETS = ['<= 7 d', '<= 30 d', '<= 90 d', '<= 1 y', 'older'] as const;
 export type AgeBucket = (typeof AGE_BUCKETS)[number];
@@ -18,6 +18,8 @@ const DAY_MS = 86_400_000;
 
 export interface SurveySettings {
   patterns: string[];
+  /** Updated as the walk goes (the CLI shows it). */
+  progress?: WalkProgress;
   sample: number;
   /** Keys per second the implied copy time is computed for. */
   ratePerSecond: number;
@@ -53,7 +55,7 @@ export async function survey(redis: BulkRedis, s: SurveySettings): Promise<Surve
   let vanished = 0;
   const tally = await walkKeyspace(
     redis,
-    { patterns: s.patterns, sample: s.sample, keyPrefix: s.keyPrefix },
+    { patterns: s.patterns, sample: s.sample, keyPrefix: s.keyPrefix, progress: s.progress },
     async (keys, reads) => {
       reads.forEach((read, i) => {
         if (read.value === null) {

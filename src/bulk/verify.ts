@@ -10,13 +10,15 @@ import { repairKask } from '../resilience/kask-repair.js';
 import { addExample, type Examples } from './counters.js';
 import { forEachLimited } from './pool.js';
 import type { BulkRedis } from './stores.js';
-import { type WalkTally, walkKeyspace } from './walk.js';
+import { type WalkProgress, type WalkTally, walkKeyspace } from './walk.js';
 
 export type Verdict = 'match' | 'missing_in_kask' | 'different' | 'missing_in_redis';
 export const VERDICTS: readonly Verdict[] = ['match', 'missing_in_kask', 'different', 'missing_in_redis'];
 
 export interface VerifySettings {
   patterns: string[];
+  /** Updated as the walk goes (the CLI shows it). */
+  progress?: WalkProgress;
   sample: number;
   repair: boolean;
   concurrency: number;
@@ -59,7 +61,7 @@ export async function verify(s: VerifySettings, d: VerifyDeps): Promise<VerifyRe
   };
   const tally = await walkKeyspace(
     d.redis,
-    { patterns: s.patterns, sample: s.sample, keyPrefix: s.keyPrefix },
+    { patterns: s.patterns, sample: s.sample, keyPrefix: s.keyPrefix, progress: s.progress },
     async (keys, reads) => {
       await forEachLimited(
         keys.map((_, i) => i),

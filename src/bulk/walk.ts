@@ -10,6 +10,16 @@ export interface WalkSettings {
   sample: number;
   keyPrefix: string;
   batchSize?: number;
+  /** Updated as the walk goes, for the caller's progress display. */
+  progress?: WalkProgress;
+}
+
+/** How far a walk has got. */
+export interface WalkProgress {
+  /** Matching keys scanned so far. */
+  scanned: number;
+  /** Keys whose values were read and handed on. */
+  examined: number;
 }
 
 /** What the walk saw besides the keys it hands out. */
@@ -57,6 +67,7 @@ export async function walkKeyspace(
     scanner.commit(batch);
     const stream = scanner.committed[batch.stream]!;
     tally.keysPerPattern[stream.pattern]! += batch.keys.length;
+    if (s.progress) s.progress.scanned += batch.keys.length;
     const data: Buffer[] = [];
     for (const key of batch.keys) {
       if (isOwnKey(key)) tally.ownKeys++;
@@ -71,13 +82,17 @@ export async function walkKeyspace(
         }
       }
     }
-    if (data.length > 0) await onBatch(data, await readKeys(redis.store, nodeById(redis, stream.node), data));
+    if (data.length > 0) {
+      await onBatch(data, await readKeys(redis.store, nodeById(redis, stream.node), data));
+      if (s.progress) s.progress.examined += data.length;
+    }
   }
   for (const node of redis.nodes) {
     const keys = reservoir.filter((r) => r.node === node.id).map((r) => r.key);
     for (let i = 0; i < keys.length; i += 1000) {
       const chunk = keys.slice(i, i + 1000);
       await onBatch(chunk, await readKeys(redis.store, node, chunk));
+      if (s.progress) s.progress.examined += chunk.length;
     }
   }
   return tally;

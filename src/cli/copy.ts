@@ -1,10 +1,10 @@
 // `copy`: the bulk copy of every Redis key into Kask (src/bulk/copier.ts), with progress, checkpoints, shards,
-// metrics and the completion record the kask-only guard reads.
+// metrics and the completion record the phase guard reads.
 import pino from 'pino';
 import { Copier, type CopySettings } from '../bulk/copier.js';
 import { CopyMetrics } from '../bulk/copy-metrics.js';
 import { copyReportJson, copyReportText } from '../bulk/copy-report.js';
-import { progressReporter } from '../bulk/progress.js';
+import { copyView, withProgress } from '../bulk/progress.js';
 import { shardLabel } from '../bulk/shard.js';
 import { bulkWriter, openBulkKask, openBulkRedis, refuseAfterKaskOnly } from '../bulk/stores.js';
 import { createLogger } from '../ops/logging.js';
@@ -57,7 +57,7 @@ Options:
 Progress goes to stderr: a progress bar on a terminal, JSON lines otherwise. SIGTERM or SIGINT ends the run after
 the batch in flight (checkpoint saved, exit 1); --resume continues it. Keys whose Kask outcome is unknown
 are put in the sidecars' repair queue. On success the run records its completion in Redis (kmp:copy:completed),
-which 'phase set kask-only' requires.
+which 'phase set kask-primary' (leaving the phases that read Redis) requires.
 
 ${EXIT_CODES_HELP}
 
@@ -124,18 +124,14 @@ export const copyCommand: Command = {
         const writer = settings.dryRun ? null : bulkWriter(config, redis.store, kask, logger);
         if (writer) closers.unshift(() => writer.close());
         const copier = new Copier(settings, { config, redis, kask, writer, metrics });
-        const { reporter, everyMs } = progressReporter();
-        const timer = setInterval(() => reporter.update(copier.snapshot()), everyMs);
         // SIGTERM (a Job's pod being stopped) or Ctrl-C: finish the batch in flight, save, flush the repair queue.
         const stop = (): void => copier.stop();
         process.once('SIGTERM', stop).once('SIGINT', stop);
         let result: Awaited<ReturnType<Copier['run']>>;
         try {
-          result = await copier.run();
+          result = await withProgress(() => copyView(copier.snapshot()), copier.run());
         } finally {
           process.off('SIGTERM', stop).off('SIGINT', stop);
-          clearInterval(timer);
-          reporter.stop(copier.snapshot());
         }
         process.stdout.write(
           values.json ? `${JSON.stringify(copyReportJson(result))}\n` : copyReportText(result),

@@ -1,8 +1,11 @@
 // `survey`: what the Redis keyspace holds before a copy (src/bulk/survey.ts). Reads Redis only.
 
+import { estimateKeys } from '../bulk/keyspace.js';
+import { walkView, withProgress } from '../bulk/progress.js';
 import { openBulkRedis } from '../bulk/stores.js';
 import { survey } from '../bulk/survey.js';
 import { surveyReportJson, surveyReportText } from '../bulk/survey-report.js';
+import type { WalkProgress } from '../bulk/walk.js';
 import {
   bulkConfig,
   EXIT,
@@ -61,13 +64,18 @@ export const surveyCommand: Command = {
     return runBulk('survey', async () => {
       const redis = await openBulkRedis(config);
       try {
-        const result = await survey(redis, {
+        const progress: WalkProgress = { scanned: 0, examined: 0 };
+        const estimate = await estimateKeys(redis.nodes).catch(() => 0);
+        const started = performance.now();
+        const run = survey(redis, {
+          progress,
           patterns,
           sample,
           ratePerSecond: rate,
           keyPrefix: config.redis.keyPrefix,
           values: { type: config.values.envelopeType, hmacKey: config.values.hmacKey },
         });
+        const result = await withProgress(() => walkView('survey', progress, estimate, started), run);
         process.stdout.write(
           values.json ? `${JSON.stringify(surveyReportJson(result))}\n` : surveyReportText(result),
         );

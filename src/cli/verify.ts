@@ -1,7 +1,10 @@
 // `verify`: Redis against Kask key by key (src/bulk/verify.ts), optionally repairing what differs.
 import pino from 'pino';
+import { estimateKeys } from '../bulk/keyspace.js';
+import { walkView, withProgress } from '../bulk/progress.js';
 import { bulkWriter, openBulkKask, openBulkRedis, refuseAfterKaskOnly } from '../bulk/stores.js';
 import { verify, verifyClean, verifyReportJson, verifyReportText } from '../bulk/verify.js';
+import type { WalkProgress } from '../bulk/walk.js';
 import { createLogger } from '../ops/logging.js';
 import {
   bulkConfig,
@@ -77,8 +80,12 @@ export const verifyCommand: Command = {
         if (values.repair) await refuseAfterKaskOnly(redis.store, 'verify --repair');
         const writer = values.repair ? bulkWriter(config, redis.store, kask, logger) : null;
         if (writer) closers.unshift(() => writer.close());
-        const result = await verify(
+        const progress: WalkProgress = { scanned: 0, examined: 0 };
+        const estimate = await estimateKeys(redis.nodes).catch(() => 0);
+        const started = performance.now();
+        const run = verify(
           {
+            progress,
             patterns,
             sample,
             repair: values.repair ?? false,
@@ -88,6 +95,7 @@ export const verifyCommand: Command = {
           },
           { redis, kask, stores: writer?.stores ?? null },
         );
+        const result = await withProgress(() => walkView('verify', progress, estimate, started), run);
         process.stdout.write(
           values.json ? `${JSON.stringify(verifyReportJson(result))}\n` : verifyReportText(result),
         );

@@ -1,4 +1,4 @@
-// The bulk copy's completion marker in Redis: the record the kask-only guard needs before Redis stops being read.
+// The bulk copy's completion marker in Redis: the record the phase guard needs before Redis stops being read.
 import type { RedisStore } from '../redis/store.js';
 
 /** The marker's Redis key (after `redis.key_prefix`, like every key the sidecar touches). */

@@ -1,4 +1,4 @@
-// Reads the copy's completion marker for the kask-only guard, even in kask-only (where no Redis connection is kept):
+// Reads the copy's completion marker for the phase guard, even in kask-only (where no Redis connection is kept):
 // the sidecar's own connection when one is open, otherwise a short-lived one opened and closed for the check.
 
 import type { Config } from '../config/schema.js';

@@ -1,4 +1,4 @@
-// Every phase change (admin API, SIGHUP) goes through here: one at a time, in order, behind the kask-only guard.
+// Every phase change (admin API, SIGHUP) goes through here: one at a time, in order, behind the phase guard.
 
 import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
 import type { MarkerRead } from '../fleet/completion-marker.js';
@@ -47,7 +47,7 @@ export interface FleetGuard {
 
 const NO_FLEET: FleetGuard = { claim: async () => null, restore: () => {} };
 
-/** Serialises phase changes and applies the kask-only guard before building the new phase. */
+/** Serialises phase changes and applies the phase guard before building the new phase. */
 export class PhaseControl {
   #queue: Promise<unknown> = Promise.resolve();
 

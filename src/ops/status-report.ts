@@ -32,7 +32,7 @@ export async function statusReport(s: StatusSources): Promise<Record<string, unk
   };
 }
 
-/** `completed` is what the kask-only guard would decide; `reason` says why not. */
+/** `completed` is what the phase guard would decide; `reason` says why not. */
 function copyStatus(read: MarkerRead): Record<string, unknown> {
   const base = { marker_key: COMPLETION_MARKER_KEY };
   if (read.kind === 'present') return { ...base, completed: true, marker: read.marker };

@@ -65,6 +65,8 @@ describe('on a Redis Cluster', () => {
     const clean = await runCli(['verify', ...store]);
     expect(clean.code, clean.stderr).toBe(0);
     expect(jsonReport(clean)).toMatchObject({ checked: 3000, match: 3000 });
+    const progress = JSON.parse(clean.stderr.trim().split('\n').at(-1)!);
+    expect(progress).toMatchObject({ event: 'verify.progress', examined: 3000 });
 
     await kask.set(echoKey(17), 'JSON.."19990101000000"');
     await cluster.client.del(echoKey(18)); // scanned no more: not a difference verify can see

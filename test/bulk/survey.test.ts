@@ -29,6 +29,9 @@ it('counts keys per pattern, value kinds, TTLs and seen-time ages', async () => 
   const run = await survey('--json', '--rate', '2');
   expect(run.code, run.stderr).toBe(0);
   const r = jsonReport(run);
+  // Progress on stderr (JSON lines off a terminal), the last one at the end of the walk.
+  const last = JSON.parse(run.stderr.trim().split('\n').at(-1)!);
+  expect(last).toMatchObject({ event: 'survey.progress', scanned: 13, examined: 12 });
   expect(r.keys_per_pattern).toEqual({ 'global:echo:seen:*': 9, '*:echo:seen:*': 4 });
   expect(r).toMatchObject({ lock_keys: 1, data_keys: 12, examined: 12, sampled: false });
   expect(r.value_kinds).toMatchObject({
