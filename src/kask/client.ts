@@ -27,6 +27,8 @@ export interface KaskClientOptions {
   connectTimeoutMs: number;
   requestTimeoutMs: number;
   caFile: string | null;
+  /** Requests in flight per connection (HTTP/1.1 pipelining, bulk tools only; see Http1PoolOptions). Default 1. */
+  pipelineDepth?: number;
   /** Told the outcome and start time (performance.now()) of every call: feeds the backend latency histogram. */
   onCall?: (op: KaskOp, outcome: 'ok' | 'error' | 'timeout', startedMs: number) => void;
 }
@@ -55,6 +57,7 @@ export class KaskClient {
       connectTimeoutMs: opts.connectTimeoutMs,
       keepAliveTimeoutMs: 4_000,
       ca: opts.caFile ? readFileSync(opts.caFile) : null,
+      pipelineDepth: opts.pipelineDepth ?? 1,
     });
   }
 

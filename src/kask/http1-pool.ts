@@ -1,6 +1,7 @@
 // A keep-alive pool of HTTP/1.1 connections to one origin, for Kask's small request/response exchanges: one request
-// per connection at a time, Content-Length or chunked answers, one deadline per call that also covers waiting for a
-// connection. Callbacks, not promises or streams: the pool costs a few object fields per call.
+// per connection at a time (or, for bulk tools, up to `pipelineDepth` pipelined ones), Content-Length or chunked
+// answers, one deadline per call that also covers waiting for a connection. Callbacks, not promises or streams: the
+// pool costs a few object fields per call.
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
@@ -31,6 +32,12 @@ export interface Http1PoolOptions {
   /** An idle connection is closed after this (below the server's own idle timeout, to avoid reusing a dying one). */
   keepAliveTimeoutMs: number;
   ca: Buffer | null;
+  /**
+   * Requests in flight per connection (HTTP/1.1 pipelining; default 1, none). Above 1, requests made in the same
+   * turn of the event loop also share one write. Only for servers that answer pipelined requests in order, as
+   * HTTP/1.1 requires and Go's net/http does; many proxies do not, so the request path never uses it.
+   */
+  pipelineDepth?: number;
 }
 
 /** How often deadlines, connect timeouts and idle connections are checked: a call ends at most this late. */
@@ -57,7 +64,8 @@ export class Http1Pool {
   readonly #host: string;
   readonly #port: number;
   readonly #hostHeader: string;
-  readonly #idle: Connection[] = [];
+  /** Connections that can take a call now (idle, or pipelining below its depth); the most recent is used first. */
+  readonly #ready: Connection[] = [];
   readonly #all = new Set<Connection>();
   #queue: Call[] = [];
   #closing = false;
@@ -98,8 +106,12 @@ export class Http1Pool {
       this.#sweep = setInterval(() => this.#check(), SWEEP_MS);
       this.#sweep.unref();
     }
-    const conn = this.#idle.pop();
-    if (conn !== undefined) return void conn.send(call);
+    const conn = this.#ready[this.#ready.length - 1];
+    if (conn !== undefined) {
+      conn.send(call);
+      if (!conn.hasRoom) this.#unready(conn);
+      return;
+    }
     this.#queue.push(call);
     if (this.#all.size < this.#opts.connections) this.#open();
   }
@@ -126,35 +138,52 @@ export class Http1Pool {
             ...(ca ? { ca } : {}),
           })
         : netConnect({ host: this.#host, port: this.#port });
-    this.#all.add(new Connection(socket, this, this.#opts.origin.protocol === 'https:'));
+    const depth = Math.max(1, this.#opts.pipelineDepth ?? 1);
+    this.#all.add(new Connection(socket, this, this.#opts.origin.protocol === 'https:', depth));
   }
 
-  /** A connection is ready for a call: the next queued one that is still in time, or it idles. */
+  /** A connection has room for a call: the next queued ones that are still in time, or it waits in `#ready`. */
   released(conn: Connection): void {
     const now = performance.now();
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 && conn.hasRoom) {
       const call = this.#queue.shift()!;
-      if (call.deadline > now) return void conn.send(call);
-      expire(call);
+      if (call.deadline > now) conn.send(call);
+      else expire(call);
     }
-    if (this.#closing) return void conn.destroy();
-    this.#idle.push(conn);
+    if (!conn.hasRoom) return;
+    if (this.#closing && !conn.busy) return void conn.destroy();
+    if (!conn.ready) {
+      conn.ready = true;
+      this.#ready.push(conn);
+    }
   }
 
-  /** A connection ended. Its call, if it had one, is retried (see Call.retried) or failed. */
-  lost(conn: Connection, call: Call | null, err: PoolError, reused: boolean): void {
+  #unready(conn: Connection): void {
+    if (!conn.ready) return;
+    conn.ready = false;
+    const at = this.#ready.lastIndexOf(conn);
+    if (at !== -1) this.#ready.splice(at, 1);
+  }
+
+  /**
+   * A connection ended. Its calls in flight, oldest first, are each retried (see Call.retried; `retryable`: not a
+   * byte of their answers came back) or failed.
+   */
+  lost(conn: Connection, calls: readonly Call[], err: PoolError, retryable: boolean): void {
     this.#all.delete(conn);
-    const at = this.#idle.indexOf(conn);
-    if (at !== -1) this.#idle.splice(at, 1);
-    if (call !== null) {
-      if (reused && !call.retried && call.method === 'GET' && err.kind === 'connection') {
+    this.#unready(conn);
+    const retries: Call[] = [];
+    for (const call of calls) {
+      if (retryable && !call.retried && call.method === 'GET' && err.kind === 'connection') {
         call.retried = true;
-        this.#queue.unshift(call);
+        retries.push(call);
       } else {
         err.sent = true;
         call.callback(err, 0, EMPTY);
       }
     }
+    // Retried calls go back to the front of the queue, in their original order.
+    if (retries.length > 0) this.#queue.unshift(...retries);
     // Nothing left that could serve the queue (Kask unreachable): fail it now rather than at its deadline.
     if (!conn.connected && this.#all.size === 0) {
       const queue = this.#queue;
@@ -195,10 +224,14 @@ function expire(call: Call): void {
   call.callback(new PoolError('timeout', `no answer within the deadline`), 0, EMPTY);
 }
 
-/** One connection: at most one call at a time; parses that call's answer. */
+/** One connection: its calls in flight, in the order sent (at most its depth); parses their answers in turn. */
 class Connection {
   connected = false;
-  #call: Call | null = null;
+  /** In the pool's ready list. */
+  ready = false;
+  /** Oldest first: the answer being read is the first one's. */
+  readonly #calls: Call[] = [];
+  #corked = false;
   #reused = false;
   #since = performance.now();
   #gone = false;
@@ -214,6 +247,7 @@ class Connection {
     readonly socket: Socket,
     readonly pool: Http1Pool,
     tls: boolean,
+    readonly depth: number,
   ) {
     socket.setNoDelay(true);
     socket.once(tls ? 'secureConnect' : 'connect', this.#onConnect);
@@ -224,13 +258,23 @@ class Connection {
   }
 
   get busy(): boolean {
-    return this.#call !== null;
+    return this.#calls.length > 0;
+  }
+
+  get hasRoom(): boolean {
+    return this.connected && !this.#gone && this.#calls.length < this.depth;
   }
 
   send(call: Call): void {
-    this.#call = call;
+    this.#calls.push(call);
     this.#since = performance.now();
     const socket = this.socket;
+    // Pipelining: requests made in this turn of the event loop leave in one write when it ends.
+    if (this.depth > 1 && !this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      setImmediate(this.#uncork);
+    }
     // One latin1 string (bytes map 1:1) is one write: cheaper than corking a head and a buffer into a writev.
     if (call.body === null) socket.write(call.head, 'latin1');
     else if (call.body.length <= ONE_WRITE_BYTES)
@@ -248,8 +292,10 @@ class Connection {
   }
 
   check(now: number, opts: Http1PoolOptions): void {
-    const call = this.#call;
-    if (call !== null) {
+    // Calls are sent in deadline order, so the oldest one's deadline comes first. When it passes, the connection
+    // is given up, and with it any calls pipelined behind that one.
+    const call = this.#calls[0];
+    if (call !== undefined) {
       if (call.deadline <= now) this.#fail(new PoolError('timeout', 'no answer within the deadline'));
     } else if (!this.connected) {
       if (now - this.#since > opts.connectTimeoutMs)
@@ -257,13 +303,18 @@ class Connection {
     } else if (now - this.#since > opts.keepAliveTimeoutMs) this.destroy();
   }
 
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.socket.uncork();
+  };
+
   readonly #onConnect = (): void => {
     this.connected = true;
     this.pool.released(this);
   };
 
   readonly #onData = (chunk: Buffer): void => {
-    if (this.#call === null)
+    if (this.#calls.length === 0)
       return void this.#fail(new PoolError('protocol', 'data with no request outstanding'));
     this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
     this.#parse();
@@ -271,8 +322,10 @@ class Connection {
 
   readonly #onEnd = (): void => {
     // An answer framed by the end of the connection (neither length nor chunking) is complete now.
-    if (this.#call !== null && this.#bodyAt !== -1 && this.#length === -1 && !this.#chunked)
+    if (this.#calls.length > 0 && this.#bodyAt !== -1 && this.#length === -1 && !this.#chunked) {
+      this.#close = true;
       return void this.#complete(this.#buf.subarray(this.#bodyAt), this.#buf.length);
+    }
     this.#fail(new PoolError('connection', 'Kask closed the connection'));
   };
 
@@ -288,10 +341,9 @@ class Connection {
     if (this.#gone) return;
     this.#gone = true;
     this.socket.destroy();
-    const call = this.#call;
-    this.#call = null;
-    // Retry only when not a byte of the answer came back: the request may never have reached Kask.
-    this.pool.lost(this, call, err, this.#reused && this.#buf.length === 0);
+    const calls = this.#calls.splice(0);
+    // Retry only when not a byte of an answer came back: the requests may never have reached Kask.
+    this.pool.lost(this, calls, err, this.#reused && this.#buf.length === 0);
   }
 
   #parse(): void {
@@ -350,27 +402,30 @@ class Connection {
       this.#fail(new PoolError('protocol', 'bad Content-Length'));
       return false;
     }
-    if (this.#status === 204 || this.#status === 304 || this.#call?.method === 'HEAD') this.#length = 0;
+    if (this.#status === 204 || this.#status === 304 || this.#calls[0]?.method === 'HEAD') this.#length = 0;
     return true;
   }
 
   #complete(body: Buffer, end: number): void {
-    const call = this.#call!;
+    const call = this.#calls.shift()!;
     const status = this.#status;
-    const extra = this.#buf.length > end;
+    // Bytes after the answer: the next pipelined answer, or (with nothing else in flight) a broken server.
+    const rest = this.#buf.subarray(end);
     // A copy: the answer's bytes outlive this read buffer (values are kept by the phases).
     const bytes = body.length === 0 ? EMPTY : Buffer.from(body);
-    this.#call = null;
-    this.#buf = EMPTY;
+    this.#buf = rest.length === 0 ? EMPTY : rest;
     this.#bodyAt = -1;
     this.#reused = true;
     this.#since = performance.now();
-    if (this.#close || extra) {
+    if (this.#close || (rest.length > 0 && this.#calls.length === 0)) {
+      // Calls pipelined behind a closing answer were not served (a server reads nothing after it).
       this.#gone = true;
       this.socket.destroy();
-      this.pool.lost(this, null, new PoolError('connection', 'closed after the answer'), false);
+      const behind = this.#calls.splice(0);
+      this.pool.lost(this, behind, new PoolError('connection', 'closed after the answer'), true);
     } else this.pool.released(this);
     call.callback(null, status, bytes);
+    if (!this.#gone && this.#buf.length > 0 && this.#calls.length > 0) this.#parse();
   }
 }
 

@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer } from 'node:tls';
@@ -16,14 +16,18 @@ import { BackendError, KaskClient } from '../../src/kask/client.js';
 type Script = (socket: Socket, request: string, onConnection: number) => void;
 
 /** A server that reads requests (head + Content-Length body) and answers each through `script`. */
-async function scripted(script: Script): Promise<{ server: Server; url: string; connections: () => number }> {
+async function scripted(
+  script: Script,
+): Promise<{ server: Server; url: string; connections: () => number; reads: () => number }> {
   let connections = 0;
+  let reads = 0;
   const server = createServer((socket) => {
     connections++;
     let onConnection = 0;
     let buf = '';
     socket.on('error', () => {});
     socket.on('data', (c: Buffer) => {
+      reads++;
       buf += c.toString('latin1');
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
@@ -40,7 +44,12 @@ async function scripted(script: Script): Promise<{ server: Server; url: string; 
   await once(server, 'listening');
   servers.push(server);
   const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}/v1/`, connections: () => connections };
+  return {
+    server,
+    url: `http://127.0.0.1:${port}/v1/`,
+    connections: () => connections,
+    reads: () => reads,
+  };
 }
 
 const servers: Server[] = [];
@@ -52,8 +61,15 @@ afterEach(async () => {
   }
 });
 
-function client(url: string, connections = 4, requestTimeoutMs = 1_000): KaskClient {
-  const c = new KaskClient({ url, connections, connectTimeoutMs: 200, requestTimeoutMs, caFile: null });
+function client(url: string, connections = 4, requestTimeoutMs = 1_000, pipelineDepth = 1): KaskClient {
+  const c = new KaskClient({
+    url,
+    connections,
+    connectTimeoutMs: 200,
+    requestTimeoutMs,
+    caFile: null,
+    pipelineDepth,
+  });
   clients.push(c);
   return c;
 }
@@ -277,5 +293,141 @@ describe('Kask client HTTP/1.1 pool', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** The key of a request line `GET /v1/KEY HTTP/1.1`. */
+const keyOf = (request: string): string =>
+  request.slice(request.indexOf('/v1/') + 4, request.indexOf(' HTTP/'));
+const okAnswer = (value: string, extra = ''): string =>
+  `HTTP/1.1 200 OK\r\nContent-Length: ${value.length}\r\n${extra}${DATE}\r\n${value}`;
+
+describe('Kask client HTTP/1.1 pool, pipelining (bulk tools)', () => {
+  it('keeps at most `depth` requests in flight per connection, matches answers in order, and batches writes', async () => {
+    let outstanding = 0;
+    let most = 0;
+    const kask = await scripted((socket, request) => {
+      most = Math.max(most, ++outstanding);
+      // Answers come a little later, in order: requests pile up in flight meanwhile.
+      setTimeout(() => {
+        outstanding--;
+        socket.write(okAnswer(keyOf(request)));
+      }, 2);
+    });
+    const c = client(kask.url, 1, 2_000, 8);
+    const keys = Array.from({ length: 60 }, (_, i) => `key${i}`);
+    // What the socket hands to the kernel: one _write or _writev per system call.
+    let writes = 0;
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...args: unknown[]) => void>;
+    const originals = { _write: proto._write, _writev: proto._writev };
+    for (const name of ['_write', '_writev'] as const)
+      proto[name] = function (this: unknown, ...args: unknown[]) {
+        writes++;
+        return originals[name].apply(this, args);
+      };
+    const reads = await Promise.all(keys.map((k) => c.get(Buffer.from(k)))).finally(() =>
+      Object.assign(proto, originals),
+    );
+    expect(reads.map((r) => (r.kind === 'hit' ? r.value.toString() : r.kind))).toEqual(keys);
+    expect(kask.connections()).toBe(1);
+    expect(most).toBe(8);
+    // Requests made in one turn of the event loop share a write (the server's answers are counted too: 60).
+    expect(writes - keys.length).toBeLessThan(keys.length / 3);
+  });
+
+  it('reads pipelined answers of every framing, cut into arbitrary reads', async () => {
+    let answers: Buffer[] = [];
+    let cuts: number[] = [];
+    let pending: Buffer[] = [];
+    // One writer at a time: a batch's cut pieces must not interleave with the next batch's.
+    let writing = Promise.resolve();
+    const kask = await scripted((socket, request) => {
+      pending.push(answers[Number(keyOf(request).slice(1))]!);
+      // Every answer of this read, back to back, cut at arbitrary points.
+      if (pending.length === 1)
+        setImmediate(() => {
+          const bytes = Buffer.concat(pending);
+          pending = [];
+          writing = writing.then(() => writeCut(socket, bytes, cuts));
+        });
+    });
+    const c = client(kask.url, 1, 5_000, 4);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            raw: fc.uint8Array({ minLength: 0, maxLength: 600 }),
+            framing: fc.constantFrom('length', 'chunked', 'continue', 'no-content'),
+            sizes: fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 4 }),
+          }),
+          { minLength: 1, maxLength: 7 },
+        ),
+        fc.array(fc.integer({ min: 1, max: 5000 }), { maxLength: 6 }),
+        async (shapes, cutPoints) => {
+          cuts = cutPoints;
+          answers = shapes.map(({ raw, framing, sizes }) => {
+            const value = Buffer.from(raw);
+            if (framing === 'chunked') return chunkedAnswer(value, sizes);
+            if (framing === 'no-content')
+              return Buffer.from(`HTTP/1.1 404 Not Found\r\n${DATE}Content-Length: 0\r\n\r\n`);
+            const head = `HTTP/1.1 200 OK\r\nContent-Length: ${value.length}\r\n${DATE}\r\n`;
+            return Buffer.concat([
+              Buffer.from(framing === 'continue' ? `HTTP/1.1 100 Continue\r\n\r\n${head}` : head),
+              value,
+            ]);
+          });
+          const reads = await Promise.all(shapes.map((_, i) => c.get(Buffer.from(`k${i}`))));
+          const wanted = shapes.map((s) =>
+            s.framing === 'no-content' ? 'miss' : Buffer.from(s.raw).toString('hex'),
+          );
+          expect(reads.map((r) => (r.kind === 'hit' ? r.value.toString('hex') : r.kind))).toEqual(wanted);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(kask.connections()).toBe(1);
+  }, 60_000);
+
+  it('after a Connection: close answer mid-pipeline, re-sends the GETs behind it and fails the writes as sent', async () => {
+    const kask = await scripted((socket, request, onConnection) => {
+      if (onConnection === 0) socket.write(okAnswer(keyOf(request)));
+      else if (onConnection === 1) {
+        socket.write(okAnswer(keyOf(request), 'Connection: close\r\n'));
+        socket.end();
+      }
+      // Later requests on this connection are read and never served, as a closing server does.
+    });
+    const c = client(kask.url, 1, 2_000, 4);
+    const [a, b, write, d] = await Promise.allSettled([
+      c.get(Buffer.from('a')),
+      c.get(Buffer.from('b')),
+      c.set(Buffer.from('c'), Buffer.from('v')),
+      c.get(Buffer.from('d')),
+    ]);
+    expect(a).toMatchObject({ status: 'fulfilled', value: { kind: 'hit' } });
+    expect(b).toMatchObject({ status: 'fulfilled', value: { kind: 'hit' } });
+    // The write's outcome is unknown (it was on the wire): the caller must treat it so.
+    expect(write).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'KASK_UNAVAILABLE', cause: { sent: true } },
+    });
+    // The GET behind it went again, first on a new connection.
+    expect(d).toMatchObject({ status: 'fulfilled', value: { kind: 'hit' } });
+    if (d.status === 'fulfilled' && d.value.kind === 'hit') expect(d.value.value.toString()).toBe('d');
+    expect(kask.connections()).toBe(2);
+  });
+
+  it('ends the calls behind an answer that never comes with KASK_TIMEOUT by their deadline', async () => {
+    // A server that serves only the first request of a connection and then reads the rest forever.
+    const kask = await scripted((socket, request, onConnection) => {
+      if (onConnection === 0) socket.write(okAnswer(keyOf(request)));
+    });
+    const c = client(kask.url, 1, 300, 4);
+    const started = performance.now();
+    const results = await Promise.allSettled(['a', 'b', 'c'].map((k) => c.get(Buffer.from(k))));
+    expect(results[0]).toMatchObject({ status: 'fulfilled' });
+    for (const r of results.slice(1))
+      expect(r).toMatchObject({ status: 'rejected', reason: { code: 'KASK_TIMEOUT' } });
+    expect(performance.now() - started).toBeLessThan(300 + 25 + 300);
   });
 });
