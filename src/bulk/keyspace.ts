@@ -155,8 +155,10 @@ export async function readKeys(
   return reads;
 }
 
-/** GET only (the TTL is not needed): PTTL is reported as -1. */
+/** GET only (the TTL is not needed): PTTL is reported as -1. One MGET on a standalone Redis. */
 async function readValuesOnly(store: RedisStore, node: ScanNode, keys: Buffer[]): Promise<KeyRead[]> {
+  if (!(store.client instanceof Cluster))
+    return (await store.getMany(keys)).map((value) => ({ value, pttlMs: -1 }));
   const pipeline = node.client.pipeline();
   for (const key of keys) pipeline.getBuffer(store.key(key));
   const replies =

@@ -14,6 +14,7 @@ import { createBreakers } from '../resilience/breakers.js';
 import { GuardedRedis } from '../resilience/guarded-backends.js';
 import { RedisRepairLedger } from '../resilience/repair-ledger.js';
 import { RepairQueue } from '../resilience/repair-queue.js';
+import { BatchedReads } from './batched-reads.js';
 import { BulkSettingsError, redactUrl, StoreUnreachableError } from './errors.js';
 import { type ScanNode, scanNodes } from './keyspace.js';
 
@@ -70,19 +71,37 @@ export async function openBulkRedis(config: Config): Promise<BulkRedis> {
   return { store, nodes, cluster };
 }
 
-/** Kask's client, after one GET proved it answers. */
-export async function openBulkKask(config: Config, connections: number): Promise<KaskClient> {
+/**
+ * Kask's client, after one GET proved it answers. With `pipelineDepth` above 1, two GETs pipelined on one connection
+ * must both be answered first: many servers and proxies in front of Kask serve only the first of them.
+ */
+export async function openBulkKask(
+  config: Config,
+  connections: number,
+  pipelineDepth = 1,
+): Promise<KaskClient> {
   if (config.kask.url === 'embedded')
     throw new BulkSettingsError('no Kask to write: give --kask-url URL (or kask.url in --config)');
-  const kask = new KaskClient({ ...config.kask, connections });
+  const where = redactUrl(config.kask.url);
+  const kask = new KaskClient({ ...config.kask, connections, pipelineDepth });
   try {
     await kask.get(Buffer.from('kmp:copy:probe'));
   } catch (err) {
     await kask.close();
-    throw new StoreUnreachableError(
-      'kask',
-      `Kask at ${redactUrl(config.kask.url)} is unreachable: ${(err as Error).message}`,
-    );
+    throw new StoreUnreachableError('kask', `Kask at ${where} is unreachable: ${(err as Error).message}`);
+  }
+  if (pipelineDepth > 1) {
+    const probe = new KaskClient({ ...config.kask, connections: 1, pipelineDepth: 2 });
+    try {
+      await Promise.all([probe.get(Buffer.from('kmp:copy:probe')), probe.get(Buffer.from('kmp:copy:probe'))]);
+    } catch (err) {
+      await kask.close();
+      throw new BulkSettingsError(
+        `Kask at ${where} did not answer two pipelined requests (${(err as Error).message}): run without --pipeline`,
+      );
+    } finally {
+      await probe.close();
+    }
   }
   return kask;
 }
@@ -127,7 +146,7 @@ export function bulkWriter(config: Config, redis: RedisStore, kask: KaskApi, log
   });
   const stores: DualStores = dualStoresFor(config, {
     kask,
-    redis,
+    redis: new BatchedReads(redis),
     observer: createPhaseObserver(metrics, logger),
     repairs,
     background: { run: (task) => void task() },

@@ -384,21 +384,14 @@ class Connection {
       return false;
     }
     this.#status = Number(m[1]);
-    this.#length = -1;
-    this.#chunked = false;
-    this.#close = head.startsWith('HTTP/1.0');
-    let pos = head.indexOf('\r\n');
-    while (pos !== -1) {
-      const next = head.indexOf('\r\n', pos + 2);
-      const line = head.slice(pos + 2, next === -1 ? head.length : next);
-      const colon = line.indexOf(':');
-      const name = line.slice(0, colon).toLowerCase();
-      if (name === 'content-length') this.#length = Number(line.slice(colon + 1).trim());
-      else if (name === 'transfer-encoding') this.#chunked = /chunked/i.test(line.slice(colon + 1));
-      else if (name === 'connection') this.#close = /close/i.test(line.slice(colon + 1));
-      pos = next;
-    }
-    if (Number.isNaN(this.#length)) {
+    // Header names are case-insensitive, and so are the values read here: one lower-cased copy, three searches.
+    const lower = head.toLowerCase();
+    const length = headerValue(lower, '\r\ncontent-length:');
+    this.#length = length === null ? -1 : Number(length);
+    this.#chunked = headerValue(lower, '\r\ntransfer-encoding:')?.includes('chunked') ?? false;
+    const connection = headerValue(lower, '\r\nconnection:');
+    this.#close = connection === null ? lower.startsWith('http/1.0') : connection.includes('close');
+    if (Number.isNaN(this.#length) || (length !== null && !/^\d+$/.test(length))) {
       this.#fail(new PoolError('protocol', 'bad Content-Length'));
       return false;
     }
@@ -427,6 +420,14 @@ class Connection {
     call.callback(null, status, bytes);
     if (!this.#gone && this.#buf.length > 0 && this.#calls.length > 0) this.#parse();
   }
+}
+
+/** The trimmed value of the first header line starting with `prefix` (CRLF, name, colon), or null. */
+function headerValue(head: string, prefix: string): string | null {
+  const at = head.indexOf(prefix);
+  if (at === -1) return null;
+  const end = head.indexOf('\r\n', at + prefix.length);
+  return head.slice(at + prefix.length, end === -1 ? head.length : end).trim();
 }
 
 /** The de-chunked body starting at `at`, null while incomplete, 'bad' when malformed. */

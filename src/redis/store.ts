@@ -93,6 +93,16 @@ export class RedisStore {
     return this.#run('GET', () => this.client.getBuffer(this.key(key)));
   }
 
+  /**
+   * Several GETs in one round trip, for bulk tools: one MGET on a standalone Redis; on a Cluster (where one MGET
+   * cannot span slots) one GET each, which auto-pipelining sends per node.
+   */
+  async getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
+    if (this.client instanceof Cluster) return Promise.all(keys.map((key) => this.get(key)));
+    const client = this.client;
+    return this.#run('GET', () => client.mgetBuffer(keys.map((key) => this.key(key))));
+  }
+
   /** RedisBagOStuff's set: SETEX with a TTL, plain SET when the TTL is 0 (no expiry). */
   async set(key: Buffer, value: Buffer, ttlSeconds: number): Promise<void> {
     await this.#run('SET', () =>

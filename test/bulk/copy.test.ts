@@ -1,6 +1,7 @@
 // `copy` against a real redis-server and Kask emulator: what it copies and skips, the completion records of a
 // sharded run, --dry-run, and the one-line errors of bad flags and unreachable stores.
 import { mkdtempSync, readdirSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -132,6 +133,7 @@ describe('copy', { timeout: 180_000 }, () => {
       ['--resume'],
       ['--all-keys', '--match', 'x:*'],
       ['--no-such-flag'],
+      ['--pipeline', '0'],
     ]) {
       const run = await copy(...args);
       expect(run.code, args.join(' ')).toBe(2);
@@ -152,6 +154,27 @@ describe('copy', { timeout: 180_000 }, () => {
     expect(noKask.code).toBe(3);
     expect(oneLine(noKask.stderr)).toBe(true);
     expect(noKask.stderr).toMatch(/Kask at http:\/\/127\.0\.0\.1:1\/echoseen\/v1\/ is unreachable/);
+    // A Kask endpoint (or a proxy before it) that serves only the first of pipelined requests.
+    const firstOnly = createServer((socket) => {
+      socket.once('data', () => socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'));
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => firstOnly.listen(0, '127.0.0.1', resolve));
+    const noPipelining = await runCli([
+      'copy',
+      '--redis-url',
+      pair.redisUrl,
+      '--kask-url',
+      `http://127.0.0.1:${(firstOnly.address() as AddressInfo).port}/echoseen/v1/`,
+      '--pipeline',
+      '8',
+    ]);
+    firstOnly.close();
+    expect(noPipelining.code).toBe(2);
+    expect(oneLine(noPipelining.stderr), noPipelining.stderr).toBe(true);
+    expect(noPipelining.stderr.trim()).toMatch(
+      /did not answer two pipelined requests .*: run without --pipeline$/,
+    );
     const noUrl = await runCli(['copy', '--kask-url', pair.kaskUrl], { KMP_REDIS_URL: '' });
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toMatch(/no Redis to read/);
