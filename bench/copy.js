@@ -26,6 +26,7 @@ Options:
   --sizes LIST        comma-separated key counts (default 100000,1000000)
   --10m               also run 10,000,000 keys (needs about 4 GB of free memory for the emulator)
   --concurrency N     the copier's --concurrency (default 64)
+  --pipeline LIST     comma-separated values of the copier's --pipeline, each run at every size (default 1,8)
   --json FILE         also write the results as JSON
   -h, --help          this text
 
@@ -38,6 +39,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '100000,1000000' },
     '10m': { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '64' },
+    pipeline: { type: 'string', default: '1,8' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -55,6 +57,11 @@ for (const tool of ['redis-server', 'redis-cli']) {
   }
 }
 const sizes = values.sizes.split(',').map(Number);
+const pipelines = values.pipeline.split(',').map(Number);
+if (pipelines.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 64)) {
+  process.stderr.write(`--pipeline must be whole numbers from 1 to 64, got "${values.pipeline}"\n`);
+  process.exit(2);
+}
 if (values['10m']) sizes.push(10_000_000);
 if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) {
   process.stderr.write(`--sizes must be whole numbers, got "${values.sizes}"\n`);
@@ -141,7 +148,7 @@ function sample(pid) {
   }
 }
 
-async function runCopy(redisUrl, kaskUrl) {
+async function runCopy(redisUrl, kaskUrl, pipeline) {
   const started = performance.now();
   const child = spawn(
     process.execPath,
@@ -154,6 +161,8 @@ async function runCopy(redisUrl, kaskUrl) {
       kaskUrl,
       '--concurrency',
       values.concurrency,
+      '--pipeline',
+      String(pipeline),
       '--json',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -187,45 +196,47 @@ async function runCopy(redisUrl, kaskUrl) {
 
 const results = [];
 try {
-  for (const size of sizes) {
-    const redis = await startLocalRedis();
-    cleanups.push(() => redis.stop());
-    const emulator = await startEmulator();
-    cleanups.push(() => emulator.stop());
-    process.stderr.write(`${size} keys: seeding… `);
-    const seedStart = performance.now();
-    await seed(redis.port, size);
-    process.stderr.write(`${((performance.now() - seedStart) / 1000).toFixed(1)} s; copying… `);
-    const emulatorBefore = sample(emulator.pid);
-    const run = await runCopy(redis.url, emulator.url);
-    const emulatorAfter = sample(emulator.pid);
-    process.stderr.write(`${run.seconds.toFixed(1)} s\n`);
-    if (run.report.copied + run.report.failed !== size)
-      throw new Error(`copied ${run.report.copied} and failed ${run.report.failed} of ${size} keys`);
-    results.push({
-      keys: size,
-      seconds: run.seconds,
-      keys_per_second: size / run.seconds,
-      copier_cpu_us_per_key: (run.cpuSeconds * 1e6) / size,
-      copier_peak_rss_mb: run.peakRss / 2 ** 20,
-      emulator_cpu_us_per_key: ((emulatorAfter.cpu - emulatorBefore.cpu) * 1e6) / size,
-      failed: run.report.failed,
-      load_average: readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
-    });
-    process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
-    await cleanup();
-  }
+  for (const size of sizes)
+    for (const pipeline of pipelines) {
+      const redis = await startLocalRedis();
+      cleanups.push(() => redis.stop());
+      const emulator = await startEmulator();
+      cleanups.push(() => emulator.stop());
+      process.stderr.write(`${size} keys, --pipeline ${pipeline}: seeding… `);
+      const seedStart = performance.now();
+      await seed(redis.port, size);
+      process.stderr.write(`${((performance.now() - seedStart) / 1000).toFixed(1)} s; copying… `);
+      const emulatorBefore = sample(emulator.pid);
+      const run = await runCopy(redis.url, emulator.url, pipeline);
+      const emulatorAfter = sample(emulator.pid);
+      process.stderr.write(`${run.seconds.toFixed(1)} s\n`);
+      if (run.report.copied + run.report.failed !== size)
+        throw new Error(`copied ${run.report.copied} and failed ${run.report.failed} of ${size} keys`);
+      results.push({
+        keys: size,
+        pipeline,
+        seconds: run.seconds,
+        keys_per_second: size / run.seconds,
+        copier_cpu_us_per_key: (run.cpuSeconds * 1e6) / size,
+        copier_peak_rss_mb: run.peakRss / 2 ** 20,
+        emulator_cpu_us_per_key: ((emulatorAfter.cpu - emulatorBefore.cpu) * 1e6) / size,
+        failed: run.report.failed,
+        load_average: readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
+      });
+      process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
+      await cleanup();
+    }
 } finally {
   await cleanup();
 }
 
 const pad = (s, n) => String(s).padStart(n);
 process.stdout.write(
-  `\n${pad('keys', 10)} ${pad('keys/s', 9)} ${pad('copier µs/key', 14)} ${pad('peak RSS MB', 12)} ${pad('emulator µs/key', 16)} ${pad('failed', 7)} ${pad('load', 6)}\n`,
+  `\n${pad('keys', 10)} ${pad('pipeline', 8)} ${pad('keys/s', 9)} ${pad('copier µs/key', 14)} ${pad('peak RSS MB', 12)} ${pad('emulator µs/key', 16)} ${pad('failed', 7)} ${pad('load', 6)}\n`,
 );
 for (const r of results)
   process.stdout.write(
-    `${pad(r.keys, 10)} ${pad(Math.round(r.keys_per_second), 9)} ${pad(r.copier_cpu_us_per_key.toFixed(1), 14)} ${pad(r.copier_peak_rss_mb.toFixed(0), 12)} ${pad(r.emulator_cpu_us_per_key.toFixed(1), 16)} ${pad(r.failed, 7)} ${pad(r.load_average, 6)}\n`,
+    `${pad(r.keys, 10)} ${pad(r.pipeline, 8)} ${pad(Math.round(r.keys_per_second), 9)} ${pad(r.copier_cpu_us_per_key.toFixed(1), 14)} ${pad(r.copier_peak_rss_mb.toFixed(0), 12)} ${pad(r.emulator_cpu_us_per_key.toFixed(1), 16)} ${pad(r.failed, 7)} ${pad(r.load_average, 6)}\n`,
   );
 process.stdout.write(
   `\nTargets: >= 8000 keys/s, copier <= 50 µs/key, peak RSS < 200 MB at 10M and flat. The load column is the\n1-minute load average at the end of each run: on a shared machine, compare numbers taken at similar load.\n`,
