@@ -1,5 +1,5 @@
 // `kask-emulator`: an in-memory Kask for tests, benchmarks and local development.
-import { parseListen } from '../config/fields.js';
+import { parseListen } from '../config/reader.js';
 import { normaliseBaseUri } from '../config/schema.js';
 import { type EmulatorOptions, startEmulator } from '../emulator/emulator.js';
 import { type Command, parseCommandArgs, UsageError } from './command.js';

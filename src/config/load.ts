@@ -1,9 +1,18 @@
 // Builds the frozen Config: defaults ← YAML file ← env overrides ← CLI overrides, then validates every key once.
 import { readFileSync } from 'node:fs';
-import * as v from 'valibot';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, configError } from './fields.js';
-import { type Config, MEDIAWIKI_BUDGET_MS, SETTINGS } from './schema.js';
+import { ENVELOPE_TYPES, type EnvelopeType } from '../codec/envelope.js';
+import { ConfigError, parseListen, Reader } from './reader.js';
+import {
+  type BreakerSettings,
+  type Config,
+  DEFAULTS,
+  type LogLevel,
+  MEDIAWIKI_BUDGET_MS,
+  normaliseBaseUri,
+  PHASE_NAMES,
+  type PhaseName,
+} from './schema.js';
 
 /** Dotted config keys set from the command line or the environment (`kask.url` → value). */
 export type Overrides = Record<string, string>;
@@ -65,64 +74,117 @@ function applyOverrides(raw: Record<string, unknown>, overrides: Overrides): voi
 }
 
 function buildConfig(raw: Record<string, unknown>, source: string | null, env: NodeJS.ProcessEnv): Config {
-  const read = v.safeParse(SETTINGS, raw);
-  if (!read.success) throw configError(read.issues);
-  const s = read.output;
+  const r = new Reader(raw);
+  const d = DEFAULTS;
+  const kaskUrl = r.string('kask.url', d.kask.url);
+  if (kaskUrl !== 'embedded')
+    r.check('kask.url', /^https?:\/\/[^/]+/.test(kaskUrl), 'must be an http(s) URL or "embedded"');
+  const redisUrl = r.string('redis.url', d.redis.url);
+  if (redisUrl !== 'embedded')
+    r.check('redis.url', /^rediss?:\/\//.test(redisUrl), 'must be a redis:// or rediss:// URL or "embedded"');
+  const adminListen = r.nullableString('admin.listen', d.admin.listen);
   const config: Config = {
     source,
-    serviceName: s.service_name,
-    phase: s.phase,
-    listen: s.listen,
-    baseUri: s.base_uri,
-    front: camelKeys(s.front),
-    kask: camelKeys(s.kask),
-    redis: camelKeys(s.redis),
+    serviceName: r.string('service_name', d.service_name),
+    phase: r.oneOf<PhaseName>('phase', PHASE_NAMES, d.phase),
+    listen: r.listen('listen', d.listen),
+    baseUri: normaliseBaseUri(r.string('base_uri', d.base_uri)),
+    front: {
+      acceptPut: r.bool('front.accept_put', d.front.accept_put),
+      maxKeyBytes: r.int('front.max_key_bytes', d.front.max_key_bytes, 1),
+      maxValueBytes: r.int('front.max_value_bytes', d.front.max_value_bytes, 1),
+      requestTimeoutMs: r.int('front.request_timeout_ms', d.front.request_timeout_ms, 100),
+      keepAliveTimeoutMs: r.int('front.keep_alive_timeout_ms', d.front.keep_alive_timeout_ms, 0),
+      openapi: r.bool('front.openapi', d.front.openapi),
+    },
+    kask: {
+      url: kaskUrl === 'embedded' ? kaskUrl : kaskUrl.replace(/\/*$/, '/'),
+      connections: r.int('kask.connections', d.kask.connections, 1),
+      connectTimeoutMs: r.int('kask.connect_timeout_ms', d.kask.connect_timeout_ms, 1),
+      requestTimeoutMs: r.int('kask.request_timeout_ms', d.kask.request_timeout_ms, 1),
+      caFile: r.nullableString('kask.ca_file', d.kask.ca_file),
+    },
+    redis: {
+      url: redisUrl,
+      clusterNodes: r.stringList('redis.cluster_nodes', []),
+      keyPrefix: r.string('redis.key_prefix', d.redis.key_prefix),
+      ttlSeconds: r.int('redis.ttl_seconds', d.redis.ttl_seconds, 0),
+      connectTimeoutMs: r.int('redis.connect_timeout_ms', d.redis.connect_timeout_ms, 1),
+      commandTimeoutMs: r.int('redis.command_timeout_ms', d.redis.command_timeout_ms, 1),
+    },
     values: {
-      envelopeType: s.values.envelope_type,
-      hmacKey: readSecret('values.hmac_key_file', s.values.hmac_key_file, env.KMP_HMAC_KEY, 'bytes'),
+      envelopeType: r.oneOf<EnvelopeType>('values.envelope_type', ENVELOPE_TYPES, d.values.envelope_type),
+      hmacKey: readSecret(r, 'values.hmac_key_file', env.KMP_HMAC_KEY, 'bytes'),
     },
-    migration: camelKeys(s.migration),
+    migration: {
+      requestDeadlineMs: r.int('migration.request_deadline_ms', d.migration.request_deadline_ms, 1),
+      convergenceMaxRounds: r.int('migration.convergence_max_rounds', d.migration.convergence_max_rounds, 1),
+      backfill: r.bool('migration.backfill', d.migration.backfill),
+      shadowSampleRate: r.fraction('migration.shadow_sample_rate', d.migration.shadow_sample_rate),
+    },
     admin: {
-      listen: s.admin.listen,
-      token: readSecret('admin.token_file', s.admin.token_file, env.KMP_ADMIN_TOKEN, 'text'),
+      listen: adminListen === null ? null : parseListen('admin.listen', adminListen),
+      token: readSecret(r, 'admin.token_file', env.KMP_ADMIN_TOKEN, 'text'),
     },
-    logging: s.logging,
-    emulator: { defaultTtlSeconds: s.emulator.default_ttl },
-    shutdown: camelKeys(s.shutdown),
-    breakers: { kask: camelKeys(s.breakers.kask), redis: camelKeys(s.breakers.redis) },
-    repair: camelKeys(s.repair),
-    fleet: camelKeys(s.fleet),
+    logging: {
+      level: r.oneOf<LogLevel>('logging.level', ['debug', 'info', 'warn', 'error', 'fatal'], d.logging.level),
+    },
+    emulator: { defaultTtlSeconds: r.int('emulator.default_ttl', d.emulator.default_ttl, 0) },
+    shutdown: { drainTimeoutMs: r.int('shutdown.drain_timeout_ms', d.shutdown.drain_timeout_ms, 0) },
+    breakers: {
+      kask: readBreaker(r, 'breakers.kask', d.breakers.kask),
+      redis: readBreaker(r, 'breakers.redis', d.breakers.redis),
+    },
+    repair: {
+      ratePerSecond: r.int('repair.rate_per_second', d.repair.rate_per_second, 1),
+      maxQueueKeys: r.int('repair.max_queue_keys', d.repair.max_queue_keys, 1),
+      bufferKeys: r.int('repair.buffer_keys', d.repair.buffer_keys, 1),
+      settleMs: r.int('repair.settle_ms', d.repair.settle_ms, 0),
+      backoffBaseMs: r.int('repair.backoff_base_ms', d.repair.backoff_base_ms, 1),
+      backoffMaxMs: r.int('repair.backoff_max_ms', d.repair.backoff_max_ms, 1),
+    },
+    fleet: {
+      instance: r.nullableString('fleet.instance', d.fleet.instance),
+      heartbeatIntervalMs: r.int('fleet.heartbeat_interval_ms', d.fleet.heartbeat_interval_ms, 100),
+      memberTtlMs: r.int('fleet.member_ttl_ms', d.fleet.member_ttl_ms, 300),
+    },
   };
-  check(
+  r.check(
     'repair.backoff_max_ms',
     config.repair.backoffMaxMs >= config.repair.backoffBaseMs,
     'must be at least repair.backoff_base_ms',
   );
-  check(
+  r.check(
     'fleet.member_ttl_ms',
     config.fleet.memberTtlMs >= 2 * config.fleet.heartbeatIntervalMs,
     'must be at least twice fleet.heartbeat_interval_ms (one lost heartbeat must not drop a member)',
   );
-  checkRequestBudget(config);
+  checkRequestBudget(r, config);
+  r.finish();
   return deepFreeze(config);
 }
 
-function check(key: string, ok: boolean, expectation: string): void {
-  if (!ok) throw new ConfigError(`config key ${key}: ${expectation}`);
-}
-
-type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
-  ? `${Head}${Capitalize<CamelCase<Tail>>}`
-  : S;
-
-/** `{ max_key_bytes: 1 }` → `{ maxKeyBytes: 1 }`, typed, so the compiler holds `Config` and the schema together. */
-function camelKeys<T extends Record<string, unknown>>(
-  section: T,
-): { [K in keyof T & string as CamelCase<K>]: T[K] } {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(section))
-    out[key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
-  return out as { [K in keyof T & string as CamelCase<K>]: T[K] };
+function readBreaker(
+  r: Reader,
+  prefix: string,
+  d: Record<
+    'error_threshold_percentage' | 'volume_threshold' | 'rolling_window_ms' | 'reset_timeout_ms',
+    number
+  >,
+): BreakerSettings {
+  const percentage = r.int(`${prefix}.error_threshold_percentage`, d.error_threshold_percentage, 1);
+  r.check(
+    `${prefix}.error_threshold_percentage`,
+    percentage <= 100,
+    `must be at most 100, got ${percentage}`,
+  );
+  return {
+    errorThresholdPercentage: percentage,
+    volumeThreshold: r.int(`${prefix}.volume_threshold`, d.volume_threshold, 1),
+    // opossum splits the window into 10 buckets: below a second the statistics are too coarse to mean anything.
+    rollingWindowMs: r.int(`${prefix}.rolling_window_ms`, d.rolling_window_ms, 1000),
+    resetTimeoutMs: r.int(`${prefix}.reset_timeout_ms`, d.reset_timeout_ms, 100),
+  };
 }
 
 /**
@@ -130,15 +192,15 @@ function camelKeys<T extends Record<string, unknown>>(
  * sidecar is still working on), and it must leave room for the shortest complete write: Redis SET, Kask POST and
  * the first convergence re-read of Redis, each at its own timeout.
  */
-function checkRequestBudget(config: Config): void {
+function checkRequestBudget(r: Reader, config: Config): void {
   const deadline = config.migration.requestDeadlineMs;
-  check(
+  r.check(
     'migration.request_deadline_ms',
     deadline < MEDIAWIKI_BUDGET_MS,
     `must stay below MediaWiki's ${MEDIAWIKI_BUDGET_MS} ms, got ${deadline} ms`,
   );
   const oneWrite = config.kask.requestTimeoutMs + 2 * config.redis.commandTimeoutMs;
-  check(
+  r.check(
     'migration.request_deadline_ms',
     oneWrite <= deadline,
     `must be at least kask.request_timeout_ms + 2 × redis.command_timeout_ms (${oneWrite} ms), got ${deadline} ms`,
@@ -146,24 +208,15 @@ function checkRequestBudget(config: Config): void {
 }
 
 /** Secrets come from a file (trailing newline trimmed) or an env var, never from the YAML itself. */
+function readSecret(r: Reader, fileKey: string, envValue: string | undefined, as: 'bytes'): Buffer | null;
+function readSecret(r: Reader, fileKey: string, envValue: string | undefined, as: 'text'): string | null;
 function readSecret(
+  r: Reader,
   fileKey: string,
-  file: string | null,
-  envValue: string | undefined,
-  as: 'bytes',
-): Buffer | null;
-function readSecret(
-  fileKey: string,
-  file: string | null,
-  envValue: string | undefined,
-  as: 'text',
-): string | null;
-function readSecret(
-  fileKey: string,
-  file: string | null,
   envValue: string | undefined,
   as: 'bytes' | 'text',
 ): Buffer | string | null {
+  const file = r.nullableString(fileKey, null);
   let secret: string | null = envValue !== undefined && envValue !== '' ? envValue : null;
   if (file !== null) {
     try {

@@ -1,20 +1,5 @@
 // The configuration's shape, its defaults, and the rules it must satisfy. One place, checked once at start-up.
-import * as v from 'valibot';
-import { ENVELOPE_TYPES, type EnvelopeType } from '../codec/envelope.js';
-import {
-  flag,
-  fraction,
-  integer,
-  keys,
-  listen,
-  oneOf,
-  optionalListen,
-  optionalText,
-  section,
-  stringList,
-  text,
-  urlOrEmbedded,
-} from './fields.js';
+import type { EnvelopeType } from '../codec/envelope.js';
 
 /**
  * The phase ladder, in order (docs/protocol.md, "The phase ladder"). A fleet changes phase host by host, and only
@@ -31,8 +16,7 @@ export const REDIS_WRITING_PHASES: readonly PhaseName[] = [
   'redis-shadow',
 ];
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'fatal'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export interface ListenAddress {
   host: string;
@@ -152,86 +136,75 @@ export interface BreakerSettings {
 /** MediaWiki's RESTBagOStuff gives up after 3 s: the slowest path of one request must fit well inside it. */
 export const MEDIAWIKI_BUDGET_MS = 3000;
 
-/**
- * The config file's keys, their defaults and their rules: the YAML an operator writes (config/production.example.yaml
- * documents every key). load.ts reads it into a `Config` and adds the rules that span keys.
- */
-export const SETTINGS = keys({
-  service_name: text('kask-migration-proxy'),
-  phase: oneOf(PHASE_NAMES, 'migration'),
-  listen: listen('127.0.0.1:8081'),
-  base_uri: v.pipe(text('/echoseen/v1/'), v.transform(normaliseBaseUri)),
-  front: section({
-    accept_put: flag(false),
-    max_key_bytes: integer(65536, { min: 1 }),
-    max_value_bytes: integer(1048576, { min: 1 }),
-    request_timeout_ms: integer(10000, { min: 100 }),
-    keep_alive_timeout_ms: integer(5000, { min: 0 }),
-    openapi: flag(true),
-  }),
-  kask: section({
-    url: v.pipe(
-      urlOrEmbedded(/^https?:\/\/[^/]+/, 'must be an http(s) URL or "embedded"'),
-      v.transform((url) => (url === 'embedded' ? url : url.replace(/\/*$/, '/'))),
-    ),
-    connections: integer(64, { min: 1 }),
-    connect_timeout_ms: integer(500, { min: 1 }),
-    request_timeout_ms: integer(1000, { min: 1 }),
-    ca_file: optionalText(null),
-  }),
-  redis: section({
-    url: urlOrEmbedded(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL or "embedded"'),
-    cluster_nodes: stringList([]),
-    key_prefix: text(''),
-    ttl_seconds: integer(31536000, { min: 0 }),
-    connect_timeout_ms: integer(500, { min: 1 }),
-    command_timeout_ms: integer(300, { min: 1 }),
-  }),
-  values: section({
-    envelope_type: oneOf(ENVELOPE_TYPES, 'JSON'),
-    hmac_key_file: optionalText(null),
-  }),
-  migration: section({
-    request_deadline_ms: integer(2000, { min: 1 }),
-    convergence_max_rounds: integer(5, { min: 1 }),
-    backfill: flag(true),
-    shadow_sample_rate: fraction(0.01),
-  }),
-  admin: section({
-    listen: optionalListen('127.0.0.1:8091'),
-    token_file: optionalText(null),
-  }),
-  logging: section({ level: oneOf(LOG_LEVELS, 'info') }),
-  emulator: section({ default_ttl: integer(86400, { min: 0 }) }),
-  shutdown: section({ drain_timeout_ms: integer(10000, { min: 0 }) }),
-  breakers: section({ kask: breaker({ resetTimeoutMs: 5000 }), redis: breaker({ resetTimeoutMs: 2000 }) }),
-  repair: section({
-    rate_per_second: integer(50, { min: 1 }),
-    max_queue_keys: integer(1000000, { min: 1 }),
-    buffer_keys: integer(10000, { min: 1 }),
-    settle_ms: integer(15000, { min: 0 }),
-    backoff_base_ms: integer(1000, { min: 1 }),
-    backoff_max_ms: integer(300000, { min: 1 }),
-  }),
-  fleet: section({
-    instance: optionalText(null),
-    heartbeat_interval_ms: integer(2000, { min: 100 }),
-    member_ttl_ms: integer(10000, { min: 300 }),
-  }),
-});
-
-/** The config file as read: every key present, defaults filled in, YAML names. */
-export type Settings = v.InferOutput<typeof SETTINGS>;
-
-function breaker(defaults: { resetTimeoutMs: number }) {
-  return section({
-    error_threshold_percentage: integer(50, { min: 1, max: 100 }),
-    volume_threshold: integer(10, { min: 1 }),
-    // opossum splits the window into 10 buckets: below a second the statistics are too coarse to mean anything.
-    rolling_window_ms: integer(10000, { min: 1000 }),
-    reset_timeout_ms: integer(defaults.resetTimeoutMs, { min: 100 }),
-  });
-}
+export const DEFAULTS = {
+  service_name: 'kask-migration-proxy',
+  phase: 'migration',
+  listen: '127.0.0.1:8081',
+  base_uri: '/echoseen/v1/',
+  front: {
+    accept_put: false,
+    max_key_bytes: 65536,
+    max_value_bytes: 1048576,
+    request_timeout_ms: 10000,
+    keep_alive_timeout_ms: 5000,
+    openapi: true,
+  },
+  kask: {
+    url: 'embedded',
+    connections: 64,
+    connect_timeout_ms: 500,
+    request_timeout_ms: 1000,
+    ca_file: null,
+  },
+  redis: {
+    url: 'embedded',
+    cluster_nodes: [],
+    key_prefix: '',
+    ttl_seconds: 31536000,
+    connect_timeout_ms: 500,
+    command_timeout_ms: 300,
+  },
+  values: {
+    envelope_type: 'JSON',
+    hmac_key_file: null,
+  },
+  migration: {
+    request_deadline_ms: 2000,
+    convergence_max_rounds: 5,
+    backfill: true,
+    shadow_sample_rate: 0.01,
+  },
+  admin: {
+    listen: '127.0.0.1:8091',
+    token_file: null,
+  },
+  logging: { level: 'info' },
+  emulator: { default_ttl: 86400 },
+  shutdown: { drain_timeout_ms: 10000 },
+  breakers: {
+    kask: {
+      error_threshold_percentage: 50,
+      volume_threshold: 10,
+      rolling_window_ms: 10000,
+      reset_timeout_ms: 5000,
+    },
+    redis: {
+      error_threshold_percentage: 50,
+      volume_threshold: 10,
+      rolling_window_ms: 10000,
+      reset_timeout_ms: 2000,
+    },
+  },
+  repair: {
+    rate_per_second: 50,
+    max_queue_keys: 1000000,
+    buffer_keys: 10000,
+    settle_ms: 15000,
+    backoff_base_ms: 1000,
+    backoff_max_ms: 300000,
+  },
+  fleet: { instance: null, heartbeat_interval_ms: 2000, member_ttl_ms: 10000 },
+} as const;
 
 /** Kask's own normalisation (config.go): add a trailing `/`, then a leading one. */
 export function normaliseBaseUri(raw: string): string {
