@@ -1,11 +1,16 @@
 // The config loader's one-line errors: each names the dotted key, what it expected and what it got, whether the
 // value came from the YAML file, the environment or a flag. The texts are what operators see at start-up and in a
-// refused SIGHUP reload, so they are pinned here word for word.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+// refused SIGHUP reload, so they are pinned here word for word. And the documented example config names every
+// key the loader knows, with its default.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig, type Overrides } from '../../src/config/load.js';
+import { DEFAULTS } from '../../src/config/schema.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kmp-config-errors-'));
 writeFileSync(join(dir, 'empty'), '');
@@ -211,5 +216,43 @@ describe('accepted values', () => {
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.breakers.kask)).toBe(true);
     expect(Object.isFrozen(config.redis.clusterNodes)).toBe(true);
+  });
+});
+
+/** `[dotted key, value]` for every leaf of a YAML tree (a list is a leaf). */
+function leaves(tree: object, prefix = ''): Array<[string, unknown]> {
+  return Object.entries(tree).flatMap(
+    ([name, value]): Array<[string, unknown]> =>
+      value !== null && typeof value === 'object' && !Array.isArray(value)
+        ? leaves(value, `${prefix}${name}.`)
+        : [[`${prefix}${name}`, value]],
+  );
+}
+
+const configFile = (name: string) => fileURLToPath(new URL(`../../config/${name}`, import.meta.url));
+const readTree = (name: string): object => parseYaml(readFileSync(configFile(name), 'utf8'));
+
+describe('config/production.example.yaml', () => {
+  const example = leaves(readTree('production.example.yaml'));
+  const defaults = new Map(leaves(DEFAULTS));
+
+  it('documents every key the loader knows, and no other', () => {
+    expect(example.map(([key]) => key).sort()).toEqual([...defaults.keys()].sort());
+    // Every documented key is read: an unread one would be refused as an unknown setting.
+    expect(() =>
+      loadConfig(configFile('production.example.yaml'), { 'admin.token_file': '' }, {}),
+    ).not.toThrow();
+  });
+
+  it('shows each default, except the settings a production host sets on purpose', () => {
+    const differs = example.filter(([key, value]) => !isDeepStrictEqual(value, defaults.get(key)));
+    expect(differs.map(([key]) => key)).toEqual(['listen', 'kask.url', 'redis.url', 'admin.token_file']);
+  });
+});
+
+describe('config/default.yaml', () => {
+  it('sets only keys the loader knows, and loads', () => {
+    for (const [key] of leaves(readTree('default.yaml'))) expect(DEFAULTS, key).toHaveProperty(key);
+    expect(loadConfig(configFile('default.yaml'), {}, {}).kask.url).toBe('embedded');
   });
 });
