@@ -2,6 +2,7 @@
 // through; each problem is named in the body. Checks are coalesced so a burst of probes costs one round.
 import type { PhaseName } from '../config/schema.js';
 import type { KaskClient } from '../kask/client.js';
+import type { Backend } from '../phases/observer.js';
 import type { OpenRedis } from './marker-probe.js';
 import type { BreakerStatus } from './status-providers.js';
 
@@ -28,8 +29,6 @@ export interface ReadinessReport {
   ready: boolean;
   problems: string[];
 }
-
-type Backend = 'kask' | 'redis';
 
 /** The ops app's `readiness` hook. */
 export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessReport> {
