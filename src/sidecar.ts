@@ -24,6 +24,7 @@ import type { StatusProviders } from './ops/status-providers.js';
 import { BackgroundTasks } from './phases/background.js';
 import { buildPhase } from './phases/build.js';
 import { PhaseSwitch } from './phases/phase-switch.js';
+import { lazyOpen } from './redis/lazy-open.js';
 import { type LocalRedis, startLocalRedis } from './redis/local-server.js';
 import { RedisStore, type RedisStoreOptions } from './redis/store.js';
 import { createResilience, type Resilience } from './resilience/resilience.js';
@@ -269,7 +270,6 @@ function lazyRedis(
   onCall: RedisStoreOptions['onCall'],
   onWritable: (writable: boolean) => void,
 ): { open: () => Promise<RedisStore>; opened: () => Promise<RedisStore> | null; close: () => Promise<void> } {
-  let store: Promise<RedisStore> | null = null;
   let local: LocalRedis | null = null;
   const create = async (): Promise<RedisStore> => {
     let url = config.redis.url;
@@ -289,17 +289,12 @@ function lazyRedis(
     }
     return redis;
   };
+  const store = lazyOpen(create);
   return {
-    open: () => {
-      store ??= create().catch((err) => {
-        store = null;
-        throw err;
-      });
-      return store;
-    },
-    opened: () => store,
+    ...store,
     close: async () => {
-      if (store) await (await store).close();
+      const opened = store.opened();
+      if (opened) await (await opened).close();
       await local?.stop();
     },
   };
