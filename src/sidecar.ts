@@ -9,8 +9,8 @@ import { Fleet, type FleetRedis } from './fleet/fleet.js';
 import { FleetRegistry } from './fleet/registry.js';
 import { createDataPathHandler } from './front/data-path.js';
 import { installFastPath } from './front/fast-path/fast-front.js';
-import { createOpsApp } from './front/ops-app.js';
 import { createFrontServer } from './front/server.js';
+import { createServiceRoutes } from './front/service-routes.js';
 import { KaskClient } from './kask/client.js';
 import { listen } from './net/listen.js';
 import { createBackendTimer, KASK_OPS, REDIS_OPS } from './ops/backend-timing.js';
@@ -141,7 +141,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       inFlight: operations.inFlight,
       logger,
     }),
-    ops: createOpsApp({
+    serviceRoutes: createServiceRoutes({
       baseUri: config.baseUri,
       openapi: config.front.openapi,
       metrics,

@@ -22,7 +22,7 @@ export interface ReadinessDeps {
 }
 
 /**
- * What a readiness check found. The front's /readyz route declares the shape it consumes (front/ops-app.ts
+ * What a readiness check found. The front's /readyz route declares the shape it consumes (front/service-routes.ts
  * `Readiness`); this one matches it structurally, so ops/ never imports the front above it.
  */
 export interface ReadinessReport {
@@ -30,7 +30,7 @@ export interface ReadinessReport {
   problems: string[];
 }
 
-/** The ops app's `readiness` hook. */
+/** The service routes' `readiness` hook (/readyz). */
 export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessReport> {
   let pending: Promise<ReadinessReport> | null = null;
   return () => {
