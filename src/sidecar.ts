@@ -9,8 +9,8 @@ import { Fleet, type FleetRedis } from './fleet/fleet.js';
 import { FleetRegistry } from './fleet/registry.js';
 import { createDataPathHandler } from './front/data-path.js';
 import { installFastPath } from './front/fast-path/fast-front.js';
-import { createOpsApp } from './front/ops-app.js';
 import { createFrontServer } from './front/server.js';
+import { createServiceRoutes } from './front/service-routes.js';
 import { KaskClient } from './kask/client.js';
 import { listen } from './net/listen.js';
 import { createBackendTimer, KASK_OPS, REDIS_OPS } from './ops/backend-timing.js';
@@ -23,7 +23,9 @@ import type { ReloadResult } from './ops/reload.js';
 import type { StatusProviders } from './ops/status-providers.js';
 import { BackgroundTasks } from './phases/background.js';
 import { buildPhase } from './phases/build.js';
+import type { PhaseObserver } from './phases/observer.js';
 import { PhaseSwitch } from './phases/phase-switch.js';
+import { type LazyOpen, lazyOpen } from './redis/lazy-open.js';
 import { type LocalRedis, startLocalRedis } from './redis/local-server.js';
 import { RedisStore, type RedisStoreOptions } from './redis/store.js';
 import { createResilience, type Resilience } from './resilience/resilience.js';
@@ -57,25 +59,21 @@ export interface SidecarOptions {
   buildPhase?: typeof buildPhase;
 }
 
+/**
+ * Start-up, in the order docs/architecture.md gives: telemetry, the backends, resilience, the fleet and the initial
+ * phase, operations (the admin listener binds before the data listener), then the front. A failed start leaves
+ * nothing running behind it.
+ */
 export async function startSidecar(config: Config, opts: SidecarOptions = {}): Promise<RunningSidecar> {
   const logger = opts.logger ?? createLogger(config.serviceName, config.logging.level);
-  const phaseBuilder = opts.buildPhase ?? buildPhase;
   const metrics = new Metrics();
   const observer = createPhaseObserver(metrics, logger);
-  const emulator = config.kask.url === 'embedded' ? await startEmbeddedKask(config, logger) : null;
-  const kask = new KaskClient({
-    ...config.kask,
-    url: emulator ? emulator.url : config.kask.url,
-    onCall: createBackendTimer(metrics, 'kask', KASK_OPS),
-  });
-
-  const background = new BackgroundTasks();
-  metrics.redisWritable.set(-1);
-  const onRedisWritable = (writable: boolean) => metrics.redisWritable.set(writable ? 1 : 0);
-  const redis = lazyRedis(config, logger, createBackendTimer(metrics, 'redis', REDIS_OPS), onRedisWritable);
+  const backends = await openBackends(config, metrics, logger);
   // Phases are built from the live config, so a reload (SIGHUP) can change their settings.
   const live: LiveConfig = { config };
+  const background = new BackgroundTasks();
   // Phases and the repairer reach both backends through their circuit breakers; failed repairs queue in Redis.
+  const { kask, redis, onRedisWritable } = backends;
   const resilience = createResilience({
     live,
     kask,
@@ -85,6 +83,96 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     observer,
     background,
   });
+  const fleet = createFleet(config, redis);
+  const phases = await startPhases({ live, metrics, logger, observer, background, resilience, fleet }, opts);
+  startFleet(fleet, config.phase, logger);
+  // Leave nothing running behind a failed start (an embedded redis-server would outlive us).
+  const release = () => Promise.all([resilience.close(), fleet.stop()]).then(backends.release);
+  const operationsDeps = { live, phases, kask, redis, logger, background, fleet, onRedisWritable };
+  const operations = await startOperations(operationsDeps).catch(undoing(release));
+  operations.providers.breakers = resilience.breakers.states;
+  operations.providers.repairQueue = () => resilience.repairer.status();
+  const server = createFront(config, { phases, metrics, logger, operations });
+  await listen(server, config.listen.host, config.listen.port).catch(
+    undoing(() => operations.close().then(release)),
+  );
+  const { url, port } = announce(server, config, phases.name, logger);
+  return {
+    url,
+    port,
+    phases,
+    metrics,
+    logger,
+    emulator: backends.emulator,
+    background,
+    resilience,
+    control: operations.control,
+    providers: operations.providers,
+    adminUrl: operations.adminUrl,
+    reload: operations.reload,
+    close: () => closeInOrder(server, { operations, fleet, resilience, backends }),
+  };
+}
+
+/** Redis, connected on first need (never in kask-only); `close` also stops a private redis-server. */
+type LazyRedis = LazyOpen<RedisStore> & { close(): Promise<void> };
+
+/** Kask (behind the embedded emulator when `kask.url` is `embedded`) and Redis, opened on first need. */
+interface Backends {
+  emulator: RunningEmulator | null;
+  kask: KaskClient;
+  redis: LazyRedis;
+  /** Feeds kmp_redis_writable (-1 until known): a read-only replica would refuse every write. */
+  onRedisWritable: (writable: boolean) => void;
+  /** Shutdown: the Kask pool, Redis (and a private redis-server), the emulator, in that order. */
+  close(): Promise<void>;
+  /** After a failed start: all of them at once, whatever fails. */
+  release(): Promise<void>;
+}
+
+async function openBackends(config: Config, metrics: Metrics, logger: Logger): Promise<Backends> {
+  const emulator = config.kask.url === 'embedded' ? await startEmbeddedKask(config, logger) : null;
+  const kask = new KaskClient({
+    ...config.kask,
+    url: emulator ? emulator.url : config.kask.url,
+    onCall: createBackendTimer(metrics, 'kask', KASK_OPS),
+  });
+  metrics.redisWritable.set(-1);
+  const onRedisWritable = (writable: boolean) => metrics.redisWritable.set(writable ? 1 : 0);
+  const redis = lazyRedis(config, logger, createBackendTimer(metrics, 'redis', REDIS_OPS), onRedisWritable);
+  return {
+    emulator,
+    kask,
+    redis,
+    onRedisWritable,
+    async close() {
+      await kask.close();
+      await redis.close();
+      await emulator?.close();
+    },
+    async release() {
+      await Promise.allSettled([kask.close(), redis.close(), emulator?.close()]);
+    },
+  };
+}
+
+interface PhaseParts {
+  live: LiveConfig;
+  metrics: Metrics;
+  logger: Logger;
+  observer: PhaseObserver;
+  background: BackgroundTasks;
+  resilience: Resilience;
+  fleet: Fleet;
+}
+
+/**
+ * The initial phase from the config. Every later change first settles the old phase (its backfills end, the
+ * repairer stops where nothing may repair), then sets kmp_phase, tells resilience and the fleet, and logs it.
+ */
+async function startPhases(parts: PhaseParts, opts: SidecarOptions): Promise<PhaseSwitch> {
+  const { live, metrics, logger, observer, background, resilience, fleet } = parts;
+  const phaseBuilder = opts.buildPhase ?? buildPhase;
   const build = (name: PhaseName) =>
     phaseBuilder(name, {
       config: live.config,
@@ -94,8 +182,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       repairs: resilience.repairs,
       background,
     });
-  const fleet = createFleet(config, redis);
-  const phases = new PhaseSwitch(await build(config.phase), build, {
+  return new PhaseSwitch(await build(live.config.phase), build, {
     async settle(_leaving, entering) {
       // The old phase's backfills end within one request deadline; the repairer stops where nothing may repair.
       await background.drain(live.config.migration.requestDeadlineMs + PHASE_SETTLE_MARGIN_MS);
@@ -108,29 +195,15 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       logger.info({ 'event.action': 'phase', 'kmp.phase': name }, `phase ${name} in force`);
     },
   });
-  fleet.start();
-  void warnAboutFleet(fleet, config.phase, logger);
+}
 
-  const release = () =>
-    Promise.all([resilience.close(), fleet.stop()]).then(() =>
-      Promise.allSettled([kask.close(), redis.close(), emulator?.close()]),
-    );
-  const operations = await startOperations({
-    live,
-    phases,
-    kask,
-    redis,
-    logger,
-    background,
-    fleet,
-    onRedisWritable,
-  }).catch(async (err: unknown) => {
-    await release();
-    throw err;
-  });
-  operations.providers.breakers = resilience.breakers.states;
-  operations.providers.repairQueue = () => resilience.repairer.status();
-  const server: Server = createFrontServer({
+/** The Kask-compatible listener: the key routes (plain requests from raw sockets first), the service routes beside. */
+function createFront(
+  config: Config,
+  deps: { phases: PhaseSwitch; metrics: Metrics; logger: Logger; operations: Operations },
+): Server {
+  const { phases, metrics, logger, operations } = deps;
+  const server = createFrontServer({
     baseUri: config.baseUri,
     dataPath: createDataPathHandler({
       ...config.front,
@@ -140,7 +213,7 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
       inFlight: operations.inFlight,
       logger,
     }),
-    ops: createOpsApp({
+    serviceRoutes: createServiceRoutes({
       baseUri: config.baseUri,
       openapi: config.front.openapi,
       metrics,
@@ -158,45 +231,51 @@ export async function startSidecar(config: Config, opts: SidecarOptions = {}): P
     inFlight: operations.inFlight,
     logger,
   });
-  try {
-    await listen(server, config.listen.host, config.listen.port);
-  } catch (err) {
-    // Leave nothing running behind a failed start (an embedded redis-server would outlive us).
-    await operations.close();
-    await release();
-    throw err;
-  }
+  return server;
+}
+
+/** The one `event.action: start` line, with the URL MediaWiki should use. */
+function announce(
+  server: Server,
+  config: Config,
+  phase: PhaseName,
+  logger: Logger,
+): { url: string; port: number } {
   const port = (server.address() as AddressInfo).port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
   const url = `http://${host}:${port}${config.baseUri}`;
-  logger.info(
-    { 'event.action': 'start', 'url.full': url, 'kmp.phase': phases.name },
-    `serving Kask API on ${url}`,
-  );
+  logger.info({ 'event.action': 'start', 'url.full': url, 'kmp.phase': phase }, `serving Kask API on ${url}`);
+  return { url, port };
+}
 
-  return {
-    url,
-    port,
-    phases,
-    metrics,
-    logger,
-    emulator,
-    background,
-    resilience,
-    control: operations.control,
-    providers: operations.providers,
-    adminUrl: operations.adminUrl,
-    reload: operations.reload,
-    async close() {
-      await operations.drain(server);
-      await fleet.stop();
-      await operations.close();
-      await resilience.close();
-      await kask.close();
-      await redis.close();
-      await emulator?.close();
-    },
+/**
+ * Shutdown, in the order docs/architecture.md gives: drain the front and the background work, leave the fleet,
+ * close the admin listener, close resilience (the repairer, what the repair queue buffers, the breakers), then the
+ * backends.
+ */
+async function closeInOrder(
+  server: Server,
+  parts: { operations: Operations; fleet: Fleet; resilience: Resilience; backends: Backends },
+): Promise<void> {
+  await parts.operations.drain(server);
+  await parts.fleet.stop();
+  await parts.operations.close();
+  await parts.resilience.close();
+  await parts.backends.close();
+}
+
+/** For a failed start's `.catch`: stop what had started, then fail with the original error. */
+function undoing(undo: () => Promise<unknown>): (err: unknown) => Promise<never> {
+  return async (err) => {
+    await undo();
+    throw err;
   };
+}
+
+/** The fleet heartbeat starts with the initial phase; a phase the guard would refuse here is said at once. */
+function startFleet(fleet: Fleet, phase: PhaseName, logger: Logger): void {
+  fleet.start();
+  void warnAboutFleet(fleet, phase, logger);
 }
 
 function createFleet(config: Config, redis: FleetRedis): Fleet {
@@ -268,8 +347,7 @@ function lazyRedis(
   logger: Logger,
   onCall: RedisStoreOptions['onCall'],
   onWritable: (writable: boolean) => void,
-): { open: () => Promise<RedisStore>; opened: () => Promise<RedisStore> | null; close: () => Promise<void> } {
-  let store: Promise<RedisStore> | null = null;
+): LazyRedis {
   let local: LocalRedis | null = null;
   const create = async (): Promise<RedisStore> => {
     let url = config.redis.url;
@@ -289,17 +367,12 @@ function lazyRedis(
     }
     return redis;
   };
+  const store = lazyOpen(create);
   return {
-    open: () => {
-      store ??= create().catch((err) => {
-        store = null;
-        throw err;
-      });
-      return store;
-    },
-    opened: () => store,
+    ...store,
     close: async () => {
-      if (store) await (await store).close();
+      const opened = store.opened();
+      if (opened) await (await opened).close();
       await local?.stop();
     },
   };

@@ -7,7 +7,8 @@ import { serialize, unserialize } from './php-serialize.js';
 import { CodecError, type PhpValue } from './php-value.js';
 
 /** RESTBagOStuff's serialization_type. */
-export type EnvelopeType = 'JSON' | 'PHP';
+export const ENVELOPE_TYPES = ['JSON', 'PHP'] as const;
+export type EnvelopeType = (typeof ENVELOPE_TYPES)[number];
 
 /** The two RESTBagOStuff options that shape a body; hmacKey null or empty means unsigned (`TYPE..PAYLOAD`). */
 export interface EnvelopeSettings {

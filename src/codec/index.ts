@@ -3,6 +3,7 @@
 export { type Conversion, envelopeToRedis, redisToEnvelope } from './convert.js';
 export {
   decodeEnvelope,
+  ENVELOPE_TYPES,
   type EnvelopeSettings,
   type EnvelopeType,
   encodeEnvelope,

@@ -1,12 +1,12 @@
 // Builds the frozen Config: defaults ← YAML file ← env overrides ← CLI overrides, then validates every key once.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { ENVELOPE_TYPES, type EnvelopeType } from '../codec/envelope.js';
 import { ConfigError, parseListen, Reader } from './reader.js';
 import {
   type BreakerSettings,
   type Config,
   DEFAULTS,
-  type EnvelopeType,
   type LogLevel,
   MEDIAWIKI_BUDGET_MS,
   normaliseBaseUri,
@@ -113,7 +113,7 @@ function buildConfig(raw: Record<string, unknown>, source: string | null, env: N
       commandTimeoutMs: r.int('redis.command_timeout_ms', d.redis.command_timeout_ms, 1),
     },
     values: {
-      envelopeType: r.oneOf<EnvelopeType>('values.envelope_type', ['JSON', 'PHP'], d.values.envelope_type),
+      envelopeType: r.oneOf<EnvelopeType>('values.envelope_type', ENVELOPE_TYPES, d.values.envelope_type),
       hmacKey: readSecret(r, 'values.hmac_key_file', env.KMP_HMAC_KEY, 'bytes'),
     },
     migration: {

@@ -1,4 +1,5 @@
 // The configuration's shape, its defaults, and the rules it must satisfy. One place, checked once at start-up.
+import type { EnvelopeType } from '../codec/envelope.js';
 
 /**
  * The phase ladder, in order (docs/protocol.md, "The phase ladder"). A fleet changes phase host by host, and only
@@ -15,7 +16,6 @@ export const REDIS_WRITING_PHASES: readonly PhaseName[] = [
   'redis-shadow',
 ];
 
-export type EnvelopeType = 'JSON' | 'PHP';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'fatal';
 
 export interface ListenAddress {

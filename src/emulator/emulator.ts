@@ -3,8 +3,8 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createDataPathHandler } from '../front/data-path.js';
-import { createOpsApp } from '../front/ops-app.js';
 import { createFrontServer } from '../front/server.js';
+import { createServiceRoutes } from '../front/service-routes.js';
 import { listen } from '../net/listen.js';
 import { Metrics } from '../ops/metrics.js';
 import { EmulatorBackend } from './emulator-backend.js';
@@ -35,9 +35,9 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
   const faults = new Faults();
   const backend = new EmulatorBackend(store, faults);
   const metrics = new Metrics();
-  const ops = createOpsApp({ baseUri: opts.baseUri, openapi: true, metrics });
+  const serviceRoutes = createServiceRoutes({ baseUri: opts.baseUri, openapi: true, metrics });
   if (opts.faultControl) {
-    ops.put('/_emulator/faults', async (c) =>
+    serviceRoutes.put('/_emulator/faults', async (c) =>
       c.json(faults.set((await c.req.json()) as Partial<FaultSettings>)),
     );
   }
@@ -51,7 +51,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<RunningEmula
       currentPhase: () => backend,
       metrics,
     }),
-    ops,
+    serviceRoutes,
     requestTimeoutMs: 300_000,
     keepAliveTimeoutMs: 5_000,
   });

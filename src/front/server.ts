@@ -13,7 +13,8 @@ import { parseTarget } from './target.js';
 export interface FrontServerOptions {
   baseUri: string;
   dataPath: DataPathHandler;
-  ops: Hono;
+  /** Every request outside `baseUri` (src/front/service-routes.ts). */
+  serviceRoutes: Hono;
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
 }
@@ -23,7 +24,7 @@ const MAX_HEADER_BYTES = 1 << 20;
 
 export function createFrontServer(opts: FrontServerOptions): Server {
   const base = Buffer.from(opts.baseUri, 'latin1');
-  const ops = getRequestListener(opts.ops.fetch, { overrideGlobalObjects: false });
+  const serviceRoutes = getRequestListener(opts.serviceRoutes.fetch, { overrideGlobalObjects: false });
   const server = createServer(
     {
       maxHeaderSize: MAX_HEADER_BYTES,
@@ -41,7 +42,7 @@ export function createFrontServer(opts: FrontServerOptions): Server {
       if (target.path.length >= base.length && base.equals(target.path.subarray(0, base.length))) {
         return inConnectionOrder(req, res, () => opts.dataPath(req, res, target));
       }
-      void ops(req, res);
+      void serviceRoutes(req, res);
     },
   );
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => onClientError(err, socket, base));

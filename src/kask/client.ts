@@ -1,7 +1,7 @@
 // Kask over HTTP: a keep-alive pool of HTTP/1.1 connections with bounded connections and one deadline per call.
 import { readFileSync } from 'node:fs';
 import { percentEncode } from '../net/percent-encoding.js';
-import { Http1Pool, type PoolError } from './http1-pool.js';
+import { Http1Pool, PoolError } from './http1-pool.js';
 
 export type KaskRead = { kind: 'hit'; value: Buffer } | { kind: 'miss' };
 
@@ -114,7 +114,7 @@ export class KaskClient {
       // The deadline also drops a call still queued for a connection: abandoned, it is never sent late.
       this.#pool.request(method, path, headers, body, this.#deadlineMs, (err, status, answer) => {
         if (err === null) resolve({ status, body: answer });
-        else reject(toBackendError(method, err));
+        else reject(toKaskError(method, err));
       });
     });
   }
@@ -131,10 +131,20 @@ function callOutcome(err: unknown): 'error' | 'timeout' {
   return err instanceof BackendError && err.code === 'KASK_TIMEOUT' ? 'timeout' : 'error';
 }
 
-function toBackendError(method: string, err: PoolError): BackendError {
-  if (err.kind === 'timeout' || err.kind === 'connect-timeout')
+/**
+ * The one mapping from a failed Kask call to Kask's typed error, used here and by every wrapper around a `KaskApi`
+ * (src/resilience/guarded-backends.ts): a typed error passes through; the pool's timeouts and an aborted deadline
+ * (a `TimeoutError`) are KASK_TIMEOUT; anything else is KASK_UNAVAILABLE.
+ */
+export function toKaskError(method: string, err: unknown): BackendError {
+  if (err instanceof BackendError) return err;
+  if (isTimeout(err))
     return new BackendError('KASK_TIMEOUT', `Kask ${method} timed out`, undefined, { cause: err });
-  return new BackendError('KASK_UNAVAILABLE', `Kask ${method} failed: ${err.message}`, undefined, {
-    cause: err,
-  });
+  const message = err instanceof Error ? err.message : String(err);
+  return new BackendError('KASK_UNAVAILABLE', `Kask ${method} failed: ${message}`, undefined, { cause: err });
+}
+
+function isTimeout(err: unknown): boolean {
+  if (err instanceof PoolError) return err.kind === 'timeout' || err.kind === 'connect-timeout';
+  return err instanceof Error && err.name === 'TimeoutError';
 }

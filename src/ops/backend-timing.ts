@@ -1,6 +1,7 @@
 // Feeds kmp_backend_request_duration_seconds from the Kask and Redis clients. Every (op, outcome) child is bound
 // once up front, so timing a call costs one clock read and one observe, with no label hashing per request.
 import type { Histogram } from 'prom-client';
+import type { Backend } from '../phases/observer.js';
 import type { Metrics } from './metrics.js';
 
 /** Bounded outcome label: a Kask 404 is `ok` (an answer), a failure `error`, a blown budget `timeout`. */
@@ -16,7 +17,7 @@ export const REDIS_OPS = ['get', 'set', 'delete', 'ping'] as const;
 /** A timer for one backend's fixed set of operations (the label set stays bounded). */
 export function createBackendTimer<Op extends string>(
   metrics: Metrics,
-  backend: 'kask' | 'redis',
+  backend: Backend,
   ops: readonly Op[],
 ): CallTimer<Op> {
   const children = {} as Record<Op, Record<CallOutcome, Histogram.Internal<string>>>;

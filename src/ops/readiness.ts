@@ -2,6 +2,7 @@
 // through; each problem is named in the body. Checks are coalesced so a burst of probes costs one round.
 import type { PhaseName } from '../config/schema.js';
 import type { KaskClient } from '../kask/client.js';
+import type { Backend } from '../phases/observer.js';
 import type { OpenRedis } from './marker-probe.js';
 import type { BreakerStatus } from './status-providers.js';
 
@@ -21,7 +22,7 @@ export interface ReadinessDeps {
 }
 
 /**
- * What a readiness check found. The front's /readyz route declares the shape it consumes (front/ops-app.ts
+ * What a readiness check found. The front's /readyz route declares the shape it consumes (front/service-routes.ts
  * `Readiness`); this one matches it structurally, so ops/ never imports the front above it.
  */
 export interface ReadinessReport {
@@ -29,9 +30,7 @@ export interface ReadinessReport {
   problems: string[];
 }
 
-type Backend = 'kask' | 'redis';
-
-/** The ops app's `readiness` hook. */
+/** The service routes' `readiness` hook (/readyz). */
 export function createReadiness(deps: ReadinessDeps): () => Promise<ReadinessReport> {
   let pending: Promise<ReadinessReport> | null = null;
   return () => {

@@ -1,11 +1,12 @@
 // Hooks through which other parts (circuit breakers, the repair queue) report to /status, /readyz and metrics.
+import type { Backend } from '../phases/observer.js';
 
 /** A circuit breaker's state as /status shows it. */
 export type BreakerState = 'closed' | 'half_open' | 'open';
 
 /** One backend's circuit breaker as readiness and the admin API see it. */
 export interface BreakerStatus {
-  backend: 'kask' | 'redis';
+  backend: Backend;
   state: BreakerState;
 }
 

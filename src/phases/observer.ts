@@ -4,6 +4,7 @@ import type { RequestMeta } from './phase.js';
 /** Where a GET's answer came from. The fallback hit rate is redis_fallback / (redis_fallback + miss). */
 export type ReadSource = 'kask' | 'redis_fallback' | 'miss' | 'redis_failover' | 'redis';
 export type BackfillOutcome = 'written' | 'raced_repaired' | 'skipped' | 'failed';
+/** The two stores; every label, breaker and probe that names one uses this. */
 export type Backend = 'kask' | 'redis';
 export type ShadowResult = 'match' | 'mismatch' | 'kask_missing' | 'error';
 

@@ -152,8 +152,13 @@ export class RedisStore {
   }
 }
 
-/** ioredis reports a command timeout only in its message ("Command timed out"): the one place we match on text. */
+/**
+ * The one mapping from a failed Redis call to Redis's typed error, used here, by the bulk tools' scans and by the
+ * guarded wrapper (src/resilience/guarded-backends.ts): a typed error passes through. ioredis reports a command
+ * timeout only in its message ("Command timed out"): the one place we match on text.
+ */
 export function toRedisError(command: string, err: unknown): RedisError {
+  if (err instanceof RedisError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/timed out/i.test(message))
     return new RedisError('REDIS_TIMEOUT', `Redis ${command} timed out`, { cause: err });

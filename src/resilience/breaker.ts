@@ -3,12 +3,13 @@
 import CircuitBreaker from 'opossum';
 import type { BreakerSettings } from '../config/schema.js';
 import type { BreakerState } from '../ops/status-providers.js';
+import type { Backend } from '../phases/observer.js';
 
 /** Why a call never reached the backend, or was given up on by the breaker itself. */
 export type RefusalKind = 'open' | 'timeout' | 'shutdown';
 
 export interface BreakerOptions {
-  name: 'kask' | 'redis';
+  name: Backend;
   settings: BreakerSettings;
   /** Only these errors count against the backend's health (a miss or a 4xx answer is the backend working). */
   isFailure: (err: unknown) => boolean;
@@ -29,7 +30,7 @@ const OPOSSUM_CODES: Record<string, RefusalKind> = {
 };
 
 export class Breaker {
-  readonly name: 'kask' | 'redis';
+  readonly name: Backend;
   readonly #cb: CircuitBreaker<[Call], unknown>;
   readonly #refusal: BreakerOptions['refusal'];
 

@@ -5,6 +5,7 @@ import { BackendError } from '../kask/client.js';
 import type { Logger } from '../ops/logging.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { BreakerState, BreakerStatus } from '../ops/status-providers.js';
+import type { Backend } from '../phases/observer.js';
 import { RedisError } from '../redis/store.js';
 import { Breaker, type RefusalKind } from './breaker.js';
 
@@ -53,7 +54,7 @@ function redisRefusal(kind: RefusalKind): Error {
 
 export function createBreakers(config: Config, metrics: Metrics, logger: Logger): Breakers {
   const onStateChange =
-    (backend: 'kask' | 'redis') =>
+    (backend: Backend) =>
     (state: BreakerState, detail: { failures: number; calls: number }): void => {
       metrics.breakerState.set({ backend }, STATE_VALUE[state]);
       const fields = {

@@ -1,9 +1,9 @@
 // Kask and Redis behind their circuit breakers: what the phases and the repairer call. Every failure leaves as the
-// backend's typed error (stable code), whichever layer raised it.
+// backend's typed error (stable code), whichever layer raised it, mapped by the backend's own module.
 import type { Cluster, Redis } from 'ioredis';
-import { BackendError, type KaskRead } from '../kask/client.js';
+import { type KaskRead, toKaskError } from '../kask/client.js';
 import type { KaskApi, RedisApi } from '../phases/dual-stores.js';
-import { RedisError, type RedisStore, toRedisError } from '../redis/store.js';
+import { type RedisStore, toRedisError } from '../redis/store.js';
 import type { Breaker } from './breaker.js';
 
 export class GuardedKask implements KaskApi {
@@ -12,27 +12,23 @@ export class GuardedKask implements KaskApi {
     readonly breaker: Breaker,
   ) {}
 
-  async get(key: Buffer, forward: Record<string, string> = {}): Promise<KaskRead> {
-    try {
-      return await this.breaker.run(() => this.inner.get(key, forward));
-    } catch (err) {
-      throw asKaskError('GET', err);
-    }
+  get(key: Buffer, forward: Record<string, string> = {}): Promise<KaskRead> {
+    return this.#run('GET', () => this.inner.get(key, forward));
   }
 
-  async set(key: Buffer, value: Buffer, forward: Record<string, string> = {}): Promise<void> {
-    try {
-      await this.breaker.run(() => this.inner.set(key, value, forward));
-    } catch (err) {
-      throw asKaskError('POST', err);
-    }
+  set(key: Buffer, value: Buffer, forward: Record<string, string> = {}): Promise<void> {
+    return this.#run('POST', () => this.inner.set(key, value, forward));
   }
 
-  async delete(key: Buffer, forward: Record<string, string> = {}): Promise<void> {
+  delete(key: Buffer, forward: Record<string, string> = {}): Promise<void> {
+    return this.#run('DELETE', () => this.inner.delete(key, forward));
+  }
+
+  async #run<T>(method: string, call: () => Promise<T>): Promise<T> {
     try {
-      await this.breaker.run(() => this.inner.delete(key, forward));
+      return await this.breaker.run(call);
     } catch (err) {
-      throw asKaskError('DELETE', err);
+      throw toKaskError(method, err);
     }
   }
 }
@@ -61,28 +57,8 @@ export class GuardedRedis implements RedisApi {
       try {
         return await call(this.store.client);
       } catch (err) {
-        throw asRedisError(name, err);
+        throw toRedisError(name, err);
       }
     });
   }
-}
-
-/** Body-read failures and aborts surface from undici untyped; give them Kask's codes. */
-export function asKaskError(method: string, err: unknown): BackendError {
-  if (err instanceof BackendError) return err;
-  const name = err instanceof Error ? err.name : '';
-  const timeout = name === 'TimeoutError' || name === 'BodyTimeoutError' || name === 'HeadersTimeoutError';
-  const message = err instanceof Error ? err.message : String(err);
-  return new BackendError(
-    timeout ? 'KASK_TIMEOUT' : 'KASK_UNAVAILABLE',
-    `Kask ${method} failed: ${message}`,
-    undefined,
-    {
-      cause: err,
-    },
-  );
-}
-
-export function asRedisError(command: string, err: unknown): RedisError {
-  return err instanceof RedisError ? err : toRedisError(command, err);
 }

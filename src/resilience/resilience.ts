@@ -7,6 +7,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { dualStoresFor } from '../phases/build.js';
 import type { BackgroundWork, DualStores, KaskApi } from '../phases/dual-stores.js';
 import type { PhaseObserver } from '../phases/observer.js';
+import { lazyOpen } from '../redis/lazy-open.js';
 import type { RedisStore } from '../redis/store.js';
 import { type Breakers, createBreakers } from './breakers.js';
 import { GuardedKask, GuardedRedis } from './guarded-backends.js';
@@ -46,17 +47,7 @@ export function createResilience(deps: ResilienceDeps): Resilience {
   const config = deps.live.config;
   const breakers = createBreakers(config, deps.metrics, deps.logger);
   const kask = new GuardedKask(deps.kask, breakers.kask);
-  let guarded: Promise<GuardedRedis> | null = null;
-  const redis = (): Promise<GuardedRedis> => {
-    guarded ??= deps.redis().then(
-      (store) => new GuardedRedis(store, breakers.redis),
-      (err: unknown) => {
-        guarded = null;
-        throw err;
-      },
-    );
-    return guarded;
-  };
+  const redis = lazyOpen(async () => new GuardedRedis(await deps.redis(), breakers.redis)).open;
   const repairs = new RepairQueue({
     ledger: deps.ledger ?? new RedisRepairLedger(redis),
     maxQueueKeys: config.repair.maxQueueKeys,

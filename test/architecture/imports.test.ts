@@ -18,16 +18,17 @@ import {
 } from './import-graph.js';
 
 /**
- * Lowest first. Decided from the real graph: the value codec, the config and the wire helpers know nothing of the
- * rest; the two store clients sit on them; the phases (the consistency protocol) use the stores, and beside them
- * the fleet registry publishes each sidecar's phase in Redis (with the copy's completion record the guard reads);
- * ops/ (metrics, logs, admin, readiness) observes the phases; resilience/ wraps the stores in breakers and repairs
- * with the phases' protocol, reporting through ops/; the bulk tools run the phases' per-key steps with the repair
- * queue behind them; the front hands requests
- * to a phase; the emulator is a front over an in-memory store; sidecar.ts wires one process; cli/ is the top.
+ * Lowest first. Decided from the real graph: the value codec and the wire helpers know nothing of the rest; the
+ * config knows only the codec's envelope types; the two store clients sit on them; the phases (the consistency
+ * protocol) use the stores, and beside them the fleet registry publishes each sidecar's phase in Redis (with the
+ * copy's completion record the guard reads); ops/ (metrics, logs, admin, readiness) observes the phases;
+ * resilience/ wraps the stores in breakers and repairs with the phases' protocol, reporting through ops/; the bulk
+ * tools run the phases' per-key steps with the repair queue behind them; the front hands requests to a phase; the
+ * emulator is a front over an in-memory store; sidecar.ts wires one process; cli/ is the top.
  */
 const LAYERS: Layers = [
-  ['codec', 'config', 'net'],
+  ['codec', 'net'],
+  ['config'],
   ['kask', 'redis'],
   ['phases', 'fleet'],
   ['ops'],

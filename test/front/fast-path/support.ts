@@ -7,8 +7,8 @@ import { type AddressInfo, connect } from 'node:net';
 import { createDataPathHandler } from '../../../src/front/data-path.js';
 import type { FastConnection } from '../../../src/front/fast-path/connection.js';
 import { installFastPath } from '../../../src/front/fast-path/fast-front.js';
-import { createOpsApp } from '../../../src/front/ops-app.js';
 import { createFrontServer } from '../../../src/front/server.js';
+import { createServiceRoutes } from '../../../src/front/service-routes.js';
 import {
   HIT,
   MISS,
@@ -98,7 +98,7 @@ export async function startFront(opts: FrontOptions): Promise<TestFront> {
       currentPhase: () => phase,
       metrics: null,
     }),
-    ops: createOpsApp({ baseUri: BASE, openapi: false, metrics: null }),
+    serviceRoutes: createServiceRoutes({ baseUri: BASE, openapi: false, metrics: null }),
     requestTimeoutMs: front.requestTimeoutMs,
     keepAliveTimeoutMs: front.keepAliveTimeoutMs,
   });

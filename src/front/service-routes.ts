@@ -1,4 +1,5 @@
-// The non-key routes Kask serves (/healthz, /metrics, /openapi) plus /readyz; everything else is Go's plain 404.
+// The service routes: what the listener answers outside the key space. Kask's own (/healthz, /metrics, /openapi)
+// plus /readyz; everything else is Go's plain 404. (The operator's admin API is another listener: src/ops/admin-api.ts.)
 import { Hono } from 'hono';
 import { BUILD } from '../ops/build-info.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -14,7 +15,7 @@ export interface Readiness {
   problems: string[];
 }
 
-export interface OpsAppOptions {
+export interface ServiceRoutesOptions {
   baseUri: string;
   openapi: boolean;
   metrics: Metrics | null;
@@ -38,7 +39,7 @@ function healthzBody(): string {
   );
 }
 
-export function createOpsApp(opts: OpsAppOptions): Hono {
+export function createServiceRoutes(opts: ServiceRoutesOptions): Hono {
   const app = new Hono();
   const health = healthzBody();
   const openapi = opts.openapi ? renderOpenApi(opts.baseUri) : null;
