@@ -1,6 +1,5 @@
 // `phase get|set|status`: the admin API from the command line, for SREs flipping phases on a host.
 import { readFileSync } from 'node:fs';
-import { request } from 'undici';
 import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
 import { type Command, parseCommandArgs, UsageError } from './command.js';
 
@@ -142,29 +141,31 @@ async function send(
   path: string,
   body?: unknown,
 ): Promise<Record<string, unknown>> {
-  let res: Awaited<ReturnType<typeof request>>;
+  let res: Response;
+  let text: string;
   try {
-    res = await request(call.url + path, {
+    res = await fetch(call.url + path, {
       method,
       headers: { authorization: `Bearer ${call.token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      headersTimeout: TIMEOUT_MS,
-      bodyTimeout: TIMEOUT_MS,
+      signal: AbortSignal.timeout(TIMEOUT_MS),
     });
+    text = await res.text();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    // fetch reports a network failure as "fetch failed" with the system error (ECONNREFUSED…) as its cause.
+    const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+    const code = cause?.code ?? (err as Error).name ?? String(err);
     throw new Refusal(`cannot reach the admin API at ${call.url}: ${code}`);
   }
-  const text = await res.body.text();
   let json: Record<string, unknown> = {};
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {
     // not JSON: reported below with the status
   }
-  if (res.statusCode >= 200 && res.statusCode < 300) return json;
+  if (res.status >= 200 && res.status < 300) return json;
   const reason = typeof json.reason === 'string' ? json.reason : text.slice(0, 200).trim();
-  throw new Refusal(`${json.error ?? 'error'} (HTTP ${res.statusCode}): ${reason}`);
+  throw new Refusal(`${json.error ?? 'error'} (HTTP ${res.status}): ${reason}`);
 }
 
 /** The bearer token from --token-file, $KMP_ADMIN_TOKEN_FILE or $KMP_ADMIN_TOKEN (never printed). */
