@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminUrlOf } from '../ops/ops-support.js';
 import { useBackends } from '../support/backends.js';
+import { adminUrlOf } from '../support/ops-sidecar.js';
 import { spawnCli } from '../support/processes.js';
 
 const SYSTEMD_DIR = fileURLToPath(new URL('../../deploy/systemd/', import.meta.url));

@@ -23,7 +23,7 @@ import {
   setPhaseWhenSettled,
   startOpsSidecar,
   TOKEN,
-} from './ops-support.js';
+} from '../support/ops-sidecar.js';
 
 const backends = useBackends();
 let store: RedisStore;

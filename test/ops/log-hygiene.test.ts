@@ -13,7 +13,7 @@ import {
   startOpsSidecar,
   TOKEN,
   waitForLog,
-} from './ops-support.js';
+} from '../support/ops-sidecar.js';
 
 const HMAC_KEY = 'hmac-K3Y-c0ffee-91ab57';
 const WRONG_TOKEN = 'WR0NG-t0ken-5ec2e7';

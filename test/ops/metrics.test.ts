@@ -2,7 +2,7 @@
 // count every Kask and Redis call, and phase, build info and process metrics are all exported.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends } from '../support/backends.js';
-import { kv, type OpsSidecar, setPhase, startOpsSidecar } from './ops-support.js';
+import { kv, type OpsSidecar, setPhase, startOpsSidecar } from '../support/ops-sidecar.js';
 
 const backends = useBackends();
 let sidecar: OpsSidecar;

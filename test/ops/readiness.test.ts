@@ -9,7 +9,7 @@ import type { BreakerStatus } from '../../src/ops/status-providers.js';
 import { startLocalRedis } from '../../src/redis/local-server.js';
 import type { RedisStore } from '../../src/redis/store.js';
 import { spawnSidecar, useBackends } from '../support/backends.js';
-import { type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from './ops-support.js';
+import { type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from '../support/ops-sidecar.js';
 
 const backends = useBackends(['--fault-control']);
 let sidecar: OpsSidecar;

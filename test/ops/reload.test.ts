@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { diffConfig } from '../../src/config/reload.js';
 import { useBackends, writeConfig } from '../support/backends.js';
-import { admin, kv, logLines, type OpsSidecar, startOpsSidecar, waitForLog } from './ops-support.js';
+import { admin, kv, logLines, type OpsSidecar, startOpsSidecar, waitForLog } from '../support/ops-sidecar.js';
 
 const backends = useBackends();
 let sidecar: OpsSidecar;

@@ -3,7 +3,7 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends } from '../support/backends.js';
-import { kv, logLines, type OpsSidecar, setKaskFaults, startOpsSidecar } from './ops-support.js';
+import { kv, logLines, type OpsSidecar, setKaskFaults, startOpsSidecar } from '../support/ops-sidecar.js';
 
 const backends = useBackends(['--fault-control']);
 let sidecar: OpsSidecar;

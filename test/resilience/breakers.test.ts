@@ -8,7 +8,7 @@ import { Metrics } from '../../src/ops/metrics.js';
 import { RedisError } from '../../src/redis/store.js';
 import { type Breakers, createBreakers } from '../../src/resilience/breakers.js';
 import { GuardedKask } from '../../src/resilience/guarded-backends.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 function setup(): { breakers: Breakers; metrics: Metrics; lines: Array<Record<string, unknown>> } {
   const config = loadConfig(

@@ -12,7 +12,7 @@ import { createBreakers } from '../../src/resilience/breakers.js';
 import { GuardedRedis } from '../../src/resilience/guarded-backends.js';
 import { REPAIR_QUEUE_KEYS, RedisRepairLedger } from '../../src/resilience/repair-ledger.js';
 import { RepairQueue } from '../../src/resilience/repair-queue.js';
-import { waitFor } from './support/wait.js';
+import { waitFor } from '../support/wait.js';
 
 let server: LocalRedis;
 let admin: Redis;

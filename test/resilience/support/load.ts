@@ -1,7 +1,7 @@
 // Steady load through the sidecar while faults come and go. Each key belongs to one worker, so its operations are
 // sequential and "the last acknowledged write" is well defined; every answer and its client-side latency is kept.
 import type { Pool } from 'undici';
-import { BASE } from './rig.js';
+import { BASE } from '../../support/rig.js';
 
 export type Method = 'GET' | 'POST' | 'DELETE';
 

@@ -1,11 +1,11 @@
 // Kask calls have one deadline for everything (queueing for a pooled connection included): a call ends by it, and
 // a call abandoned while still queued is dropped, never sent to Kask later (a late write could undo a repair).
 import { createServer, type Server } from 'node:http';
-import { Socket, type AddressInfo } from 'node:net';
+import { type AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KaskClient } from '../../src/kask/client.js';
 import { DeadlineSignals } from '../../src/kask/deadline.js';
-import { sleep } from './support/wait.js';
+import { sleep } from '../support/wait.js';
 
 const DEADLINE_MS = 300;
 const SLOT_MS = 25;

@@ -1,7 +1,8 @@
-// Helpers shared by the operations suites: start a sidecar process with an admin API, call it, read its log.
+// Helpers shared by the suites that run a sidecar with an admin API (ops, deploy, phase flips, the fleet rig): start
+// one, call its admin API, read its log.
 import { Pool, request } from 'undici';
-import { type Backends, spawnSidecar } from '../support/backends.js';
-import type { Spawned } from '../support/processes.js';
+import { type Backends, spawnSidecar } from './backends.js';
+import type { Spawned } from './processes.js';
 
 export const TOKEN = 'adm1n-T0KEN-7f3c9e2a5b1d';
 

@@ -4,7 +4,13 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends, writeConfig } from '../support/backends.js';
-import { logLines, type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from './ops-support.js';
+import {
+  logLines,
+  type OpsSidecar,
+  setKaskFaults,
+  setPhase,
+  startOpsSidecar,
+} from '../support/ops-sidecar.js';
 
 type PhaseName = 'dual-write' | 'migration' | 'kask-primary' | 'redis-shadow' | 'kask-only';
 const PHASES: PhaseName[] = ['dual-write', 'migration', 'kask-primary', 'redis-shadow', 'kask-only'];
