@@ -4,6 +4,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends } from '../support/backends.js';
 import { kv, logLines, type OpsSidecar, setKaskFaults, startOpsSidecar } from '../support/ops-sidecar.js';
+import { sleep } from '../support/wait.js';
 
 const backends = useBackends(['--fault-control']);
 let sidecar: OpsSidecar;
@@ -61,7 +62,7 @@ describe('graceful shutdown', () => {
       }
     };
     const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 700));
+    await sleep(700);
     signalledAt = performance.now();
     const code = await sidecar.proc.stop(15_000);
     await Promise.all(clients);

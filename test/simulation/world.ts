@@ -18,6 +18,7 @@ import type { Phase, ReadOutcome, WriteOutcome } from '../../src/phases/phase.js
 import { PhaseSwitch } from '../../src/phases/phase-switch.js';
 import type { RedisStore } from '../../src/redis/store.js';
 import { createResilience, type Resilience } from '../../src/resilience/resilience.js';
+import { sleep } from '../support/wait.js';
 import {
   type ClientOp,
   checkLatency,
@@ -374,7 +375,7 @@ export class World {
       'operator',
       `crash ${sidecar} (${s.resilience.repairs.buffered} repair(s) buffered in memory)`,
     );
-    await new Promise((resolve) => setTimeout(resolve, downMs));
+    await sleep(downMs);
     this.sidecars.set(sidecar, await this.#build(sidecar, s.phase));
     this.sched.log('operator', `${sidecar} started again in ${s.phase}`);
     this.operationsInFlight--;
