@@ -10,6 +10,7 @@ import { jsonDecode, jsonEncode } from '../../src/codec/php-json.js';
 import { serialize, unserialize } from '../../src/codec/php-serialize.js';
 import { CodecError, PhpArray, type PhpValue } from '../../src/codec/php-value.js';
 import { decodeRedisValue, encodeRedisValue } from '../../src/codec/redis-format.js';
+import { runs } from '../support/tier.js';
 import { hostileBytes } from './php-arbitraries.js';
 
 const SETTINGS: EnvelopeSettings[] = [
@@ -44,7 +45,7 @@ describe('hostile bytes', () => {
           }
         }
       }),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 
@@ -59,7 +60,7 @@ describe('hostile bytes', () => {
         }
         expect(unserialize(serialize(value))).toEqual(value);
       }),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 });
