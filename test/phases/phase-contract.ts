@@ -232,14 +232,16 @@ export function phaseContract(p: PhasePromise): void {
   });
 
   describe.each(MUTATIONS.map((m) => [m.op, m] as const))('%s', (_op, m) => {
-    const seed = (r: Rig) => {
+    /** The phase over stores that both hold the legacy value, as after the bulk copy. */
+    const seeded = async (): Promise<Rig> => {
+      const r = await rig(p.phase);
       r.redis.data.set(KEY, LEGACY);
       r.kask.data.set(KEY, envelopeOf(LEGACY));
+      return r;
     };
 
     it(`acknowledged once ${p.writesRedis ? 'Redis, then Kask,' : 'Kask'} took it, and read back so`, async () => {
-      const r = await rig(p.phase);
-      seed(r);
+      const r = await seeded();
       expect(await m.run(r)).toEqual(WRITE_OK);
       expect(r.kask.data.get(KEY)).toEqual(m.kask);
       expect(r.redis.data.get(KEY)).toEqual(p.writesRedis ? m.redis : LEGACY);
@@ -252,8 +254,7 @@ export function phaseContract(p: PhasePromise): void {
     it.runIf(p.writesRedis)(
       'refused by Redis: not acknowledged, Kask untouched, nothing to repair',
       async () => {
-        const r = await rig(p.phase);
-        seed(r);
+        const r = await seeded();
         r.redis.when(m.op, { error: redisRefused(m.op.toUpperCase()) });
         expect(await m.run(r)).toEqual(WRITE_ERROR);
         expect(r.kask.calls()).toEqual([]);
@@ -266,8 +267,7 @@ export function phaseContract(p: PhasePromise): void {
     it.runIf(p.writesRedis)(
       `timed out in Redis (it may have landed): not acknowledged, Kask untouched${p.converges ? ', the key queued' : ''}`,
       async () => {
-        const r = await rig(p.phase);
-        seed(r);
+        const r = await seeded();
         r.redis.when(m.op, { error: redisTimedOut(m.op.toUpperCase()), applied: true });
         expect(await m.run(r)).toEqual(WRITE_ERROR);
         expect(r.kask.calls()).toEqual([]);
@@ -277,8 +277,7 @@ export function phaseContract(p: PhasePromise): void {
     );
 
     it(`failed in Kask (its outcome unknown): not acknowledged${p.converges ? ', the key queued for repair' : ', nothing queued'}`, async () => {
-      const r = await rig(p.phase);
-      seed(r);
+      const r = await seeded();
       r.kask.when(m.op, { error: kaskTimedOut(m.op) });
       expect(await m.run(r)).toEqual(WRITE_ERROR);
       expect(r.redis.data.get(KEY)).toEqual(p.writesRedis ? m.redis : LEGACY);
@@ -291,8 +290,7 @@ export function phaseContract(p: PhasePromise): void {
         ? 'another writer between its Redis and Kask steps: Kask ends matching Redis'
         : 'another writer between its Redis and Kask steps: no Kask write derived from Redis',
       async () => {
-        const r = await rig(p.phase);
-        seed(r);
+        const r = await seeded();
         // The other client's write goes through both stores while ours is on its way to Kask.
         r.kask.when(m.op, {
           before: () => {
@@ -314,8 +312,7 @@ export function phaseContract(p: PhasePromise): void {
     it.runIf(p.converges)(
       'acknowledged but queued when the request deadline leaves no time to converge',
       async () => {
-        const r = await rig(p.phase);
-        seed(r);
+        const r = await seeded();
         r.kask.when(m.op, {
           before: () => void vi.advanceTimersByTime(r.config.migration.requestDeadlineMs),
         });
@@ -326,8 +323,7 @@ export function phaseContract(p: PhasePromise): void {
     );
 
     it.runIf(p.converges)('acknowledged but queued when Redis keeps moving for every round', async () => {
-      const r = await rig(p.phase);
-      seed(r);
+      const r = await seeded();
       let n = 0;
       r.redis.when(
         'get',
