@@ -1,5 +1,5 @@
 // The unit tier, `npm run test:unit`: every `*.unit.test.ts`, the tests that run in memory only (no process, no
-// socket, no build; test/support/unit-tier.ts refuses them), with a tenth of the generated cases
+// socket, no build; test/support/unit-tier.ts refuses them), with a fraction of the generated cases
 // (test/support/tier.ts), in seconds. `npm test` (vitest.config.ts) runs the same files too, once, with every case.
 import { defineConfig } from 'vitest/config';
 

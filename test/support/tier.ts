@@ -1,11 +1,12 @@
 // How many cases the property tests, the PHP vector tables and the simulation run. `npm test` runs them all. The
 // unit tier (`npm run test:unit`, vitest.unit.config.ts, which sets KMP_TEST_TIER=unit) is feedback within seconds
-// while working, so it runs a tenth of them: the same checks on fewer inputs, never other assertions.
+// while working, so it runs a tenth of them (the simulation's seeds, at about 15 ms each, fewer still): the same
+// checks on fewer inputs, never other assertions.
 export const UNIT_TIER = process.env['KMP_TEST_TIER'] === 'unit';
 
-/** `full` cases, or a tenth of them (at least 10) in the unit tier. */
-export function cases(full: number): number {
-  return UNIT_TIER ? Math.max(10, Math.round(full / 10)) : full;
+/** `full` cases, or `unit` in the unit tier: by default a tenth of them, at least 10. */
+export function cases(full: number, unit = Math.max(10, Math.round(full / 10))): number {
+  return UNIT_TIER ? unit : full;
 }
 
 /** fast-check's parameter for `full` runs, scaled as `cases`. */
