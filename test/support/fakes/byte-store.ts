@@ -26,8 +26,4 @@ export class ByteStore {
   has(key: Buffer | string): boolean {
     return this.#values.has(keyName(key));
   }
-
-  get size(): number {
-    return this.#values.size;
-  }
 }
