@@ -1,6 +1,6 @@
 // The import graph of src/ folder by folder, and the two rules it must keep: no loop between folders, no import
 // against the declared layer order. Pure functions over edges, so the rules themselves can be tested on made-up
-// graphs (imports.test.ts).
+// graphs (imports.unit.test.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative, sep } from 'node:path';
 import ts from 'typescript';

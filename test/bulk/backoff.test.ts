@@ -4,6 +4,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../../src/redis/local-server.js';
 import { jsonReport, runCli } from '../support/cli-run.js';
+import { sleep } from '../support/wait.js';
 import { type Pair, seedEcho, startPair } from './support.js';
 
 let pair: Pair;
@@ -61,7 +62,7 @@ it('waits out a Kask outage, then finishes the copy; metrics show progress', asy
   expect(metrics).toMatch(/kmp_copy_done\{shard="0\/1"\} 0/);
 
   await kaskFaults({ errorRate: 1 });
-  await new Promise((r) => setTimeout(r, 2500));
+  await sleep(2500);
   await kaskFaults({});
   const run = await copying;
   const report = jsonReport(run);

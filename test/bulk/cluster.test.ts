@@ -7,6 +7,7 @@ import { writeConfig } from '../support/backends.js';
 import { jsonReport, runCli } from '../support/cli-run.js';
 import { type Spawned, spawnCli, spawnEmulator } from '../support/processes.js';
 import { type LocalCluster, startLocalCluster } from '../support/redis-cluster.js';
+import { waitFor } from '../support/wait.js';
 import { echoKey, echoValue, KaskReader, seedEcho } from './support.js';
 
 let cluster: LocalCluster;
@@ -34,14 +35,6 @@ async function kaskFaults(settings: Record<string, unknown>): Promise<void> {
   await res.body.dump();
   await pool.close();
   if (res.statusCode !== 200) throw new Error(`fault control answered ${res.statusCode}`);
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('on a Redis Cluster', () => {
@@ -121,7 +114,12 @@ describe('on a Redis Cluster', () => {
       const legacy = 'enwiki:echo:seen:alert:time:4242';
       await cluster.client.set(legacy, echoValue('20240101000000'));
       expect(await call('GET', legacy)).toEqual({ status: 200, body: 'JSON.."20240101000000"' });
-      await until('the backfill', async () => (await kask.get(legacy)) === 'JSON.."20240101000000"');
+      await waitFor(
+        async () => (await kask.get(legacy)) === 'JSON.."20240101000000"',
+        20_000,
+        'the backfill',
+        100,
+      );
 
       // Writes and deletes reach both stores, on whichever master owns the key.
       const written = 'global:echo:seen:message:time:9001';
@@ -136,14 +134,26 @@ describe('on a Redis Cluster', () => {
       const queued = 'enwiki:echo:seen:alert:time:repair-me';
       await kaskFaults({ errorRate: 1, methods: ['POST'] });
       expect((await call('POST', queued, 'JSON.."20261129010203"')).status).toBe(500);
-      await until(
-        'the key in the repair queue',
+      await waitFor(
         async () => (await cluster.client.zscore('kmp:{repair}:due', queued)) !== null,
+        20_000,
+        'the key in the repair queue',
+        100,
       );
       expect(await kask.get(queued)).toBeNull();
       await kaskFaults({});
-      await until('the repair', async () => (await kask.get(queued)) === 'JSON.."20261129010203"');
-      await until('the queue to empty', async () => (await cluster.client.zcard('kmp:{repair}:due')) === 0);
+      await waitFor(
+        async () => (await kask.get(queued)) === 'JSON.."20261129010203"',
+        20_000,
+        'the repair',
+        100,
+      );
+      await waitFor(
+        async () => (await cluster.client.zcard('kmp:{repair}:due')) === 0,
+        20_000,
+        'the queue to empty',
+        100,
+      );
     } finally {
       await pool.close();
       await sidecar.stop();

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 import { percentEncode } from '../../src/net/percent-encoding.js';
 import { jsonReport, runCli } from '../support/cli-run.js';
 import { type Spawned, spawnCli } from '../support/processes.js';
+import { sleep } from '../support/wait.js';
 import { echoKey, type Pair, seedEcho, startPair } from './support.js';
 
 const KEYS = 6000;
@@ -103,7 +104,7 @@ it.each([1, 4])(
     for (let attempt = 0; attempt < 20; attempt++) {
       diverged = await pair.kask.divergent(pair.redis, [...keys, ...extra]);
       if (diverged.length === 0) break;
-      await new Promise((r) => setTimeout(r, 250));
+      await sleep(250);
     }
     expect(diverged).toEqual([]);
   },

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Checkpoint } from '../../src/bulk/checkpoint.js';
 import { jsonReport, runCli } from '../support/cli-run.js';
+import { eventually } from '../support/wait.js';
 import { type Pair, seedEcho, startPair } from './support.js';
 
 const BIN = fileURLToPath(new URL('../../bin/kask-migration-proxy.js', import.meta.url));
@@ -38,13 +39,12 @@ it('resumes after kill -9 with no key skipped and at most one batch handled twic
   const args = ['copy', '--redis-url', pair.redisUrl, '--kask-url', pair.kaskUrl, '--checkpoint-dir', dir];
   // Slow enough (about 6 s for every key) to be killed in the middle.
   const first = spawn(process.execPath, [BIN, ...args, '--rate', '2000'], { stdio: 'ignore' });
-  const deadline = Date.now() + 60_000;
-  let before: Checkpoint | null = null;
-  while (Date.now() < deadline) {
-    before = readCheckpoint(file);
-    if (before && before.counters.scanned >= 3000) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await eventually(
+    () => readCheckpoint(file),
+    (c) => c !== null && c.counters.scanned >= 3000,
+    60_000,
+    50,
+  );
   const exited = once(first, 'exit');
   first.kill('SIGKILL');
   await exited;
@@ -89,9 +89,12 @@ it('stops after the batch in flight on SIGTERM, with a checkpoint that --resume 
   first.stderr!.on('data', (c: Buffer) => {
     stderr += c.toString();
   });
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && (readCheckpoint(file)?.counters.scanned ?? 0) < 2000)
-    await new Promise((r) => setTimeout(r, 50));
+  await eventually(
+    () => readCheckpoint(file)?.counters.scanned ?? 0,
+    (scanned) => scanned >= 2000,
+    60_000,
+    50,
+  );
   const exited = once(first, 'exit');
   first.kill('SIGTERM');
   const [code] = (await exited) as [number];

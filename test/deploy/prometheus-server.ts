@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../src/redis/local-server.js';
+import { eventually } from '../support/wait.js';
 
 /** True when `name` runs (`name --version`); the suites skip, saying so, only when the tool is missing. */
 export function hasTool(name: string): boolean {
@@ -69,22 +70,22 @@ export async function startPrometheus(jobs: ScrapeJob[], ruleGroups: unknown[]):
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`prometheus exited with ${child.exitCode}:\n${out}`);
-    }
+  const probe = async (): Promise<'exited' | 'ready' | 'starting'> => {
+    if (child.exitCode !== null) return 'exited';
     const ready = await fetch(`${url}/-/ready`).then(
       (r) => r.ok,
       () => false,
     );
-    if (ready) break;
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus not ready within 20 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+    return ready ? 'ready' : 'starting';
+  };
+  const state = await eventually(probe, (s) => s !== 'starting', 20_000, 100);
+  if (state !== 'ready') {
+    await stop();
+    throw new Error(
+      state === 'exited'
+        ? `prometheus exited with ${child.exitCode}:\n${out}`
+        : `prometheus not ready within 20 s:\n${out}`,
+    );
   }
   return {
     url,

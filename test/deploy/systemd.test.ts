@@ -16,9 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminUrlOf } from '../ops/ops-support.js';
 import { useBackends } from '../support/backends.js';
+import { adminUrlOf } from '../support/ops-sidecar.js';
 import { spawnCli } from '../support/processes.js';
+import { eventually } from '../support/wait.js';
 
 const SYSTEMD_DIR = fileURLToPath(new URL('../../deploy/systemd/', import.meta.url));
 const UNIT_NAME = 'kask-migration-proxy.service';
@@ -200,9 +201,7 @@ describe("the unit's service, run as systemd would start it (without the sandbox
         .split(/\s+/)
         .map((a) => (a === '$MAINPID' ? String(proc.child.pid) : a));
       execFileSync(killer!, killArgs);
-      const deadline = Date.now() + 10_000;
-      while ((await adminPhase()) !== 'migration' && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      await eventually(adminPhase, (phase) => phase === 'migration', 10_000, 50);
       expect(await adminPhase()).toBe('migration');
     } finally {
       const timeoutStopMs = Number.parseInt(one(settings, 'TimeoutStopSec'), 10) * 1000;

@@ -11,6 +11,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError, KaskClient } from '../../src/kask/client.js';
+import { sleep } from '../support/wait.js';
 
 /** `onConnection`: how many requests this connection carried before this one. */
 type Script = (socket: Socket, request: string, onConnection: number) => void;
@@ -74,7 +75,6 @@ function client(url: string, connections = 4, requestTimeoutMs = 1_000, pipeline
   return c;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const DATE = 'Date: Sun, 29 Nov 2026 12:00:00 GMT\r\n';
 
 /** Writes `bytes` in pieces cut at `cuts`, a macrotask apart. */

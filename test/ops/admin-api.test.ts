@@ -23,7 +23,8 @@ import {
   setPhaseWhenSettled,
   startOpsSidecar,
   TOKEN,
-} from './ops-support.js';
+} from '../support/ops-sidecar.js';
+import { eventually, sleep } from '../support/wait.js';
 
 const backends = useBackends();
 let store: RedisStore;
@@ -227,13 +228,12 @@ describe('admin API with a token', () => {
       'global:echo:seen:alert:time:waiting',
     );
     try {
-      const deadline = Date.now() + 5_000;
-      let res = await setPhaseWhenSettled(sidecar.adminUrl, 'kask-only');
-      while (res.status !== 409 && Date.now() < deadline) {
+      const attempt = async () => {
+        const res = await setPhaseWhenSettled(sidecar.adminUrl, 'kask-only');
         if (res.status === 200) await setPhase(sidecar.adminUrl, 'redis-shadow', true); // not counted yet
-        await new Promise((r) => setTimeout(r, 100));
-        res = await setPhase(sidecar.adminUrl, 'kask-only');
-      }
+        return res;
+      };
+      const res = await eventually(attempt, (r) => r.status === 409, 5_000, 100);
       expect(res.status).toBe(409);
       expect(res.json.reason).toContain('repair queue');
       expect((await setPhase(sidecar.adminUrl, 'kask-only', true)).json).toMatchObject({
@@ -282,7 +282,7 @@ describe('admin API in kask-only', () => {
     const settings = loadConfig(null, { 'redis.url': backends.redisServer.url }).redis;
     const probe = createMarkerProbe({ opened: () => null }, settings);
     for (let i = 0; i < 3; i++) expect(await probe()).toEqual({ kind: 'present', marker: MARKER });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(await clients()).toBe(before);
     await deleteCompletionMarker(store);
     expect(await probe()).toEqual({ kind: 'absent' });

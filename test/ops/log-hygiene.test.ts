@@ -13,7 +13,8 @@ import {
   startOpsSidecar,
   TOKEN,
   waitForLog,
-} from './ops-support.js';
+} from '../support/ops-sidecar.js';
+import { sleep } from '../support/wait.js';
 
 const HMAC_KEY = 'hmac-K3Y-c0ffee-91ab57';
 const WRONG_TOKEN = 'WR0NG-t0ken-5ec2e7';
@@ -77,7 +78,7 @@ async function traffic(): Promise<void> {
 describe('log hygiene', () => {
   it('never logs tokens, the HMAC key or values; request-scoped lines carry the request id', async () => {
     await traffic();
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     const metrics = await (await fetch(`${sidecar.origin}/metrics`)).text();
     expect(await sidecar.proc.stop()).toBe(0);
     const out = sidecar.proc.output();

@@ -2,7 +2,8 @@
 // count every Kask and Redis call, and phase, build info and process metrics are all exported.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends } from '../support/backends.js';
-import { kv, type OpsSidecar, setPhase, startOpsSidecar } from './ops-support.js';
+import { kv, type OpsSidecar, setPhase, startOpsSidecar } from '../support/ops-sidecar.js';
+import { sleep } from '../support/wait.js';
 
 const backends = useBackends();
 let sidecar: OpsSidecar;
@@ -43,7 +44,7 @@ describe('metrics after scripted traffic', () => {
     for (let i = 0; i < FALLBACKS; i++)
       expect((await kv(sidecar.url, 'GET', key('fallback', i))).status).toBe(200);
     for (let i = 0; i < MISSES; i++) expect((await kv(sidecar.url, 'GET', key('miss', i))).status).toBe(404);
-    await new Promise((r) => setTimeout(r, 200)); // backfills run after the answer
+    await sleep(200); // backfills run after the answer
 
     const m = await scrape();
     const fallback = sample(m, 'kmp_reads_total{source="redis_fallback"}');

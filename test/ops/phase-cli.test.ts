@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends } from '../support/backends.js';
-import { type OpsSidecar, startOpsSidecar, TOKEN } from './ops-support.js';
+import { type OpsSidecar, startOpsSidecar, TOKEN } from '../support/ops-sidecar.js';
 
 const BIN = fileURLToPath(new URL('../../bin/kask-migration-proxy.js', import.meta.url));
 const backends = useBackends();

@@ -9,7 +9,8 @@ import type { BreakerStatus } from '../../src/ops/status-providers.js';
 import { startLocalRedis } from '../../src/redis/local-server.js';
 import type { RedisStore } from '../../src/redis/store.js';
 import { spawnSidecar, useBackends } from '../support/backends.js';
-import { type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from './ops-support.js';
+import { type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from '../support/ops-sidecar.js';
+import { waitFor } from '../support/wait.js';
 
 const backends = useBackends(['--fault-control']);
 let sidecar: OpsSidecar;
@@ -25,14 +26,6 @@ afterAll(async () => {
 async function readyz(): Promise<{ status: number; body: { ready: boolean; problems: string[] } }> {
   const res = await fetch(`${sidecar.origin}/readyz`);
   return { status: res.status, body: (await res.json()) as { ready: boolean; problems: string[] } };
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 8_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('/readyz on a running sidecar', () => {
@@ -65,7 +58,7 @@ describe('/readyz on a running sidecar', () => {
     expect((await readyz()).status).toBe(503);
 
     await backends.redisServer.restart();
-    await eventually(async () => (await readyz()).status === 200);
+    await waitFor(async () => (await readyz()).status === 200, 8_000, '/readyz to answer 200', 100);
   });
 });
 
@@ -79,7 +72,12 @@ describe('a sidecar pointed at a read-only replica', () => {
       const proc = await spawnSidecar(backends, ['--phase', 'migration', '--redis-url', replica.url]);
       try {
         const origin = new URL(proc.url).origin;
-        await eventually(async () => proc.output().includes('read-only replica'));
+        await waitFor(
+          async () => proc.output().includes('read-only replica'),
+          8_000,
+          'the read-only replica line',
+          100,
+        );
         const ready = await fetch(`${origin}/readyz`);
         expect(ready.status).toBe(503);
         expect(((await ready.json()) as { problems: string[] }).problems).toEqual([

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { diffConfig } from '../../src/config/reload.js';
 import { useBackends, writeConfig } from '../support/backends.js';
-import { admin, kv, logLines, type OpsSidecar, startOpsSidecar, waitForLog } from './ops-support.js';
+import { admin, kv, logLines, type OpsSidecar, startOpsSidecar, waitForLog } from '../support/ops-sidecar.js';
+import { sleep } from '../support/wait.js';
 
 const backends = useBackends();
 let sidecar: OpsSidecar;
@@ -46,7 +47,7 @@ describe('SIGHUP reload', () => {
     expect(line['kmp.changed']).toEqual(['phase', 'migration.shadow_sample_rate', 'logging.level']);
     expect(await phase()).toBe('dual-write');
     await kv(sidecar.url, 'GET', 'k1', undefined, { 'x-request-id': 'after-reload' });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(debugLines('before-reload')).toEqual([]);
     expect(debugLines('after-reload')).toHaveLength(1);
     const change = logLines(sidecar.proc).find((l) => l['event.action'] === 'phase.change');
@@ -65,7 +66,7 @@ describe('SIGHUP reload', () => {
       expect(await phase()).toBe('dual-write');
     }
     await kv(sidecar.url, 'GET', 'k1', undefined, { 'x-request-id': 'after-bad-reload' });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(debugLines('after-bad-reload')).toHaveLength(1);
   });
 
@@ -87,7 +88,7 @@ describe('SIGHUP reload', () => {
     expect(await phase()).toBe('dual-write');
     // Nothing of the refused reload applied: the log level is still debug.
     await kv(sidecar.url, 'GET', 'k1', undefined, { 'x-request-id': 'after-refused-reload' });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     expect(debugLines('after-refused-reload')).toHaveLength(1);
   });
 });
@@ -97,7 +98,7 @@ describe('SIGHUP reload of migration settings', () => {
   const backfilled = async (n: number) => {
     await backends.redis.set(legacy(n), 's:14:"20250101000000";');
     expect((await kv(sidecar.url, 'GET', legacy(n))).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     return (await kv(backends.kask.url, 'GET', legacy(n))).status === 200;
   };
 

@@ -3,7 +3,8 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends } from '../support/backends.js';
-import { kv, logLines, type OpsSidecar, setKaskFaults, startOpsSidecar } from './ops-support.js';
+import { kv, logLines, type OpsSidecar, setKaskFaults, startOpsSidecar } from '../support/ops-sidecar.js';
+import { sleep } from '../support/wait.js';
 
 const backends = useBackends(['--fault-control']);
 let sidecar: OpsSidecar;
@@ -62,7 +63,7 @@ describe('graceful shutdown', () => {
       }
     };
     const clients = Array.from({ length: CLIENTS }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     signalledAt = performance.now();
     const code = await sidecar.proc.stop(15_000);
     await Promise.all(clients);

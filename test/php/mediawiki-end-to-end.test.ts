@@ -7,6 +7,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSidecar, useBackends, writeConfig } from '../support/backends.js';
 import type { Spawned } from '../support/processes.js';
+import { sleep } from '../support/wait.js';
 
 const CLIENT = fileURLToPath(new URL('./mediawiki-client.php', import.meta.url));
 
@@ -99,7 +100,7 @@ describe.each(SETTINGS)(
         expect(read.value, `value #${i}`).toBe(want);
       }
       // The backfill stored in Kask exactly the bytes RESTBagOStuff itself would have written.
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       for (const [i, env] of envelopes.entries()) {
         if (env.bytes === null || expected[i]!.value === 'YjowOw==') continue;
         const res = await request(`${backends.kask.url}${encodeURIComponent(keyFor(i, 'legacy'))}`);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisToEnvelope } from '../../src/codec/convert.js';
 import { useBackends } from '../support/backends.js';
 import { type Spawned, spawnCli, spawnProcess } from '../support/processes.js';
+import { eventually, sleep } from '../support/wait.js';
 
 const VALUES = { type: 'JSON' as const, hmacKey: null };
 const FIXTURE = fileURLToPath(new URL('./variant-sidecar.mjs', import.meta.url));
@@ -96,7 +97,7 @@ async function runBurst(sidecars: Spawned[], pools: Pool[], id: string): Promise
     const pool = pools[c % pools.length]!;
     const path = new URL(sidecars[c % sidecars.length]!.url).pathname + encodeURIComponent(key);
     for (const { delayMs, method } of script) {
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      await sleep(delayMs);
       const body = method === 'POST' ? `JSON.."${seenTime()}"` : undefined;
       const res = await pool.request({
         method,
@@ -120,9 +121,7 @@ async function runBursts(sidecars: Spawned[], pools: Pool[], id: string): Promis
 
 /** Null when Kask holds convert(Redis) (or both are absent); waits out background backfills and convergence first. */
 async function divergence(key: string): Promise<string | null> {
-  let found: string | null = null;
-  for (let attempt = 0; attempt < 10; attempt++) {
-    await new Promise((resolve) => setTimeout(resolve, 60));
+  const compare = async (): Promise<string | null> => {
     const stored = await backends.redis.getBuffer(key);
     const converted = stored === null ? null : redisToEnvelope(stored, VALUES);
     const expected = converted?.ok ? converted.bytes.toString('latin1') : null;
@@ -130,10 +129,10 @@ async function divergence(key: string): Promise<string | null> {
     let actual: string | null = null;
     if (res.statusCode === 200) actual = Buffer.from(await res.body.arrayBuffer()).toString('latin1');
     else await res.body.dump();
-    if (actual === expected) return null;
-    found = `${key}: kask=${actual} redis→${expected}`;
-  }
-  return found;
+    return actual === expected ? null : `${key}: kask=${actual} redis→${expected}`;
+  };
+  await sleep(60);
+  return eventually(compare, (found) => found === null, 540, 60);
 }
 
 async function withSidecars<T>(

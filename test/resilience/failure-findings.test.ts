@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeCompletionMarker } from '../../src/fleet/completion-marker.js';
 import { RedisStore } from '../../src/redis/store.js';
 import { REPAIR_QUEUE_KEYS } from '../../src/resilience/repair-ledger.js';
+import { sleep, waitFor } from '../support/wait.js';
 import {
   envelope,
   type FleetRig,
@@ -13,7 +14,6 @@ import {
   startFleetRig,
   TIMEOUTS,
 } from './support/fleet-rig.js';
-import { sleep, waitFor } from './support/wait.js';
 
 let rig: FleetRig;
 beforeAll(async () => {

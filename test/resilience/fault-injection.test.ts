@@ -12,9 +12,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisToEnvelope } from '../../src/codec/convert.js';
 import { problemBytes } from '../contract/kask-contract.js';
+import { BASE, BUDGET_MS, metricValue, type Rig, startRig } from '../support/rig.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { allowedFinal, everWritten, type KeyHistory, Load } from './support/load.js';
-import { BASE, BUDGET_MS, metricValue, type Rig, startRig } from './support/rig.js';
-import { sleep, waitFor } from './support/wait.js';
 
 const VALUES = { type: 'JSON' as const, hmacKey: null };
 const FAULT_MS = 800;

@@ -2,9 +2,9 @@
 // comes from, how fast it comes, what is counted and queued, and how the stores heal afterwards.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { problemBytes } from '../contract/kask-contract.js';
+import { BASE, metricValue, type Rig, startRig, TIMEOUTS } from '../support/rig.js';
+import { sleep, waitFor } from '../support/wait.js';
 import { freshValue } from './support/load.js';
-import { BASE, metricValue, type Rig, startRig, TIMEOUTS } from './support/rig.js';
-import { sleep, waitFor } from './support/wait.js';
 
 /** Scheduling slack on a loaded 2-core machine. */
 const SLACK_MS = 250;

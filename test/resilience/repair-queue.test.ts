@@ -12,7 +12,7 @@ import { createBreakers } from '../../src/resilience/breakers.js';
 import { GuardedRedis } from '../../src/resilience/guarded-backends.js';
 import { REPAIR_QUEUE_KEYS, RedisRepairLedger } from '../../src/resilience/repair-ledger.js';
 import { RepairQueue } from '../../src/resilience/repair-queue.js';
-import { waitFor } from './support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 let server: LocalRedis;
 let admin: Redis;
@@ -170,7 +170,7 @@ describe('repair queue', () => {
       clock.now = Date.now();
     }, 20);
     const closing = queue.close(8_000);
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     await server.restart();
     await closing;
     clearInterval(ticking);

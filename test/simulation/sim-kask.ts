@@ -2,10 +2,12 @@
 // fires. Faults per call (faults.ts): slow (answers within the deadline), error (500, nothing applied) and timeout
 // with LATE LANDING: the caller gets a timeout at its deadline while the mutation is applied at a later virtual time
 // (up to ~12 s later, Cassandra's own write timeout), or never.
-import { BackendError, type KaskRead } from '../../src/kask/client.js';
+import type { KaskRead } from '../../src/kask/client.js';
+import { kaskFailed, kaskTimedOut } from '../support/fakes/backends.js';
+import { ByteStore, keyName } from '../support/fakes/byte-store.js';
 import type { Faults, KaskOp } from './faults.js';
 import type { Scheduler } from './scheduler.js';
-import { type Caller, keyName, show } from './sim-redis.js';
+import { type Caller, show } from './sim-redis.js';
 
 /** Cassandra's write timeout: how long after a call gave up its write can still land. */
 export const LATE_LANDING_MAX_MS = 12_000;
@@ -13,7 +15,7 @@ export const LATE_LANDING_MAX_MS = 12_000;
 const HEALTHY_MAX_MS = 2;
 
 export class SimKask {
-  readonly data = new Map<string, Buffer>();
+  readonly data = new ByteStore();
   /** Mutations that timed out on the caller's side and will still be applied. */
   lateLandings = 0;
 
@@ -31,7 +33,7 @@ export class SimKask {
         const k = keyName(key);
         return this.#call(caller, 'get', k, `GET ${k}`, () => {
           const v = this.data.get(k);
-          return v ? { kind: 'hit', value: Buffer.from(v) } : { kind: 'miss' };
+          return v ? { kind: 'hit', value: v } : { kind: 'miss' };
         });
       },
       set: (key: Buffer, value: Buffer, _forward: Record<string, string> = {}): Promise<void> => {
@@ -61,7 +63,7 @@ export class SimKask {
       const reject = (e: unknown) => caller.alive && rejectLive(e);
       if (fault?.mode === 'error') {
         sched.schedule(sched.rng.int(HEALTHY_MAX_MS + 1), actor, `${label} → 500`, () =>
-          reject(new BackendError('KASK_STATUS', `Kask answered ${op} with 500`, 500)),
+          reject(kaskFailed(op)),
         );
         return;
       }
@@ -75,9 +77,7 @@ export class SimKask {
             apply();
           });
         }
-        sched.schedule(this.deadlineMs, actor, `${label} → TIMEOUT`, () =>
-          reject(new BackendError('KASK_TIMEOUT', `Kask ${op} timed out`)),
-        );
+        sched.schedule(this.deadlineMs, actor, `${label} → TIMEOUT`, () => reject(kaskTimedOut(op)));
         return;
       }
       const latency =

@@ -2,11 +2,11 @@
 // fires. Faults per call (faults.ts): refused data writes (an error reply, like an ACL, READONLY or OOM) and
 // timeouts (the PRNG decides whether the command was applied before the error is delivered).
 // TTLs are not modelled: a run spans minutes of virtual time, and the sidecar's TTL is a year.
-import { RedisError } from '../../src/redis/store.js';
+
+import { redisRefused, redisTimedOut } from '../support/fakes/backends.js';
+import { ByteStore, keyName } from '../support/fakes/byte-store.js';
 import type { Faults } from './faults.js';
 import type { Scheduler } from './scheduler.js';
-
-export const keyName = (key: Buffer): string => key.toString('latin1');
 
 /** Sorted sets and hashes (the repair queue's storage), beside the data keys; see sim-repair-storage.ts. */
 export interface RedisCollections {
@@ -34,7 +34,7 @@ export interface RedisCall<T> {
 }
 
 export class SimRedis implements RedisCollections {
-  readonly data = new Map<string, Buffer>();
+  readonly data = new ByteStore();
   readonly zsets = new Map<string, Map<string, number>>();
   readonly hashes = new Map<string, Map<string, string>>();
 
@@ -54,9 +54,7 @@ export class SimRedis implements RedisCollections {
       const resolve = (v: T) => c.caller.alive && resolveLive(v);
       const reject = (e: unknown) => c.caller.alive && rejectLive(e);
       if (fault?.mode === 'refuse') {
-        this.sched.schedule(0, actor, `${c.label} REFUSED`, () =>
-          reject(new RedisError('REDIS_REPLY', `Redis ${c.label}: NOPERM this user has no permissions`)),
-        );
+        this.sched.schedule(0, actor, `${c.label} REFUSED`, () => reject(redisRefused(c.label)));
       } else if (fault?.mode === 'timeout') {
         const applied = this.sched.rng.chance(fault.applied ?? 0.5);
         this.sched.schedule(
@@ -65,7 +63,7 @@ export class SimRedis implements RedisCollections {
           `${c.label} TIMEOUT (${applied ? 'applied' : 'not applied'})`,
           () => {
             if (applied) c.apply();
-            reject(new RedisError('REDIS_TIMEOUT', `Redis ${c.label} timed out`));
+            reject(redisTimedOut(c.label));
           },
         );
       } else {
@@ -97,10 +95,7 @@ export class SimRedis implements RedisCollections {
           label: `GET ${k}`,
           key: k,
           write: false,
-          apply: () => {
-            const v = this.data.get(k);
-            return v ? Buffer.from(v) : null;
-          },
+          apply: () => this.data.get(k),
         });
       },
       set: async (key: Buffer, value: Buffer, _ttlSeconds: number): Promise<void> => {

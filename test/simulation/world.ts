@@ -18,6 +18,8 @@ import type { Phase, ReadOutcome, WriteOutcome } from '../../src/phases/phase.js
 import { PhaseSwitch } from '../../src/phases/phase-switch.js';
 import type { RedisStore } from '../../src/redis/store.js';
 import { createResilience, type Resilience } from '../../src/resilience/resilience.js';
+import { RepairLedgerState } from '../support/fakes/repair-ledger.js';
+import { sleep } from '../support/wait.js';
 import {
   type ClientOp,
   checkLatency,
@@ -33,7 +35,7 @@ import { Scheduler } from './scheduler.js';
 import { SimFleet } from './sim-fleet.js';
 import { LATE_LANDING_MAX_MS, SimKask } from './sim-kask.js';
 import { type Caller, SimRedis, show } from './sim-redis.js';
-import { SimQueueState, simRepairLedger } from './sim-repair-ledger.js';
+import { simRepairLedger } from './sim-repair-ledger.js';
 
 /** The ladder the simulation runs against (src/config/schema.ts): the real guard moves one rung at a time. */
 export const LADDER: readonly PhaseName[] = PHASE_NAMES;
@@ -179,7 +181,7 @@ export class World {
   /** The bulk copy finished (its completion marker is in Redis). */
   copied = false;
   /** The repair queue in the one Redis. */
-  readonly queue = new SimQueueState();
+  readonly queue = new RepairLedgerState();
   readonly fleet: SimFleet;
 
   private constructor(opts: WorldOptions) {
@@ -374,7 +376,7 @@ export class World {
       'operator',
       `crash ${sidecar} (${s.resilience.repairs.buffered} repair(s) buffered in memory)`,
     );
-    await new Promise((resolve) => setTimeout(resolve, downMs));
+    await sleep(downMs);
     this.sidecars.set(sidecar, await this.#build(sidecar, s.phase));
     this.sched.log('operator', `${sidecar} started again in ${s.phase}`);
     this.operationsInFlight--;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import { freePort } from '../../src/redis/local-server.js';
+import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
 
@@ -89,8 +90,7 @@ export async function startLocalCluster(masters = 3): Promise<LocalCluster> {
 }
 
 async function waitClusterOk(ports: number[]): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
+  const ok = async (): Promise<boolean> => {
     const states = await Promise.all(
       ports.map(async (port) => {
         const c = new Redis({ host: '127.0.0.1', port, lazyConnect: true });
@@ -102,10 +102,9 @@ async function waitClusterOk(ports: number[]): Promise<void> {
         }
       }),
     );
-    if (states.every(Boolean)) return;
-    if (Date.now() > deadline) throw new Error('Redis Cluster did not reach cluster_state:ok within 20 s');
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    return states.every(Boolean);
+  };
+  await waitFor(ok, 20_000, 'Redis Cluster to reach cluster_state:ok', 200);
 }
 
 function waitForLine(child: ChildProcess, text: string): Promise<void> {

@@ -3,6 +3,7 @@
 // leave the same effects, in the same order.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sleep } from '../../support/wait.js';
 import {
   answers,
   BASE,
@@ -106,7 +107,7 @@ async function expectAgreement(requests: Buffer[], cuts: number[]): Promise<void
   const got = await exchange(fast.port, cut(Buffer.concat(all), cuts));
   const want = await oneByOne(reference.port, all);
   // Effects of requests still running when the connection closed land a little later.
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await sleep(5);
   const answered = answers(got);
   expect(answered).toEqual(answers(want));
   // node:http still runs requests pipelined behind an answer that closed the connection (their answers are never

@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseRequestHead } from '../../../src/front/fast-path/request-head.js';
+import { eventually, sleep } from '../../support/wait.js';
 import {
   answers,
   BASE,
@@ -33,8 +34,6 @@ afterAll(async () => {
   await front?.close();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** A keep-alive client: send, then wait for `n` more complete answers. */
 async function client() {
   const socket = connect(front.port, '127.0.0.1');
@@ -53,8 +52,13 @@ async function client() {
     async ask(bytes: Buffer, count = 1) {
       const before = answers(received).length;
       socket.write(bytes);
-      for (let i = 0; i < 200 && answers(received).length < before + count; i++) await sleep(5);
-      return answers(received).slice(before);
+      const all = await eventually(
+        () => answers(received),
+        (a) => a.length >= before + count,
+        2_000,
+        5,
+      );
+      return all.slice(before);
     },
     raw: () => received,
     lastDataAt: () => lastDataAt,
@@ -149,8 +153,13 @@ describe('fast path connections', () => {
       c.socket.write(p);
       await sleep(50);
     }
-    for (let i = 0; i < 100 && answers(c.raw()).length === 0; i++) await sleep(5);
-    expect(answers(c.raw())[0]?.status).toBe(201);
+    const got = await eventually(
+      () => answers(c.raw()),
+      (a) => a.length > 0,
+      1_000,
+      5,
+    );
+    expect(got[0]?.status).toBe(201);
     c.socket.destroy();
   });
 
@@ -162,11 +171,13 @@ describe('fast path connections', () => {
       c.socket.write(bytes.subarray(at, at + 37));
       if (at % 370 === 0) await sleep(1);
     }
-    for (let i = 0; i < 200 && answers(c.raw()).length < 2; i++) await sleep(5);
-    expect(answers(c.raw())).toMatchObject([
-      { status: 201 },
-      { status: 200, body: value.toString('latin1') },
-    ]);
+    const got = await eventually(
+      () => answers(c.raw()),
+      (a) => a.length >= 2,
+      2_000,
+      5,
+    );
+    expect(got).toMatchObject([{ status: 201 }, { status: 200, body: value.toString('latin1') }]);
     expect(front.phase.store.get('pieces')?.equals(value)).toBe(true);
     c.socket.destroy();
   });

@@ -21,6 +21,7 @@ import {
   type WriteOutcome,
 } from '../../../src/phases/phase.js';
 import { type RawResponse, splitResponses } from '../../support/raw-http.js';
+import { sleep } from '../../support/wait.js';
 
 export const BASE = '/echoseen/v1/';
 export const MAX_KEY = 64;
@@ -138,7 +139,7 @@ export async function exchange(port: number, pieces: Buffer[], pauseMs = 1): Pro
   const closed = once(socket, 'close');
   await once(socket, 'connect');
   for (const [i, piece] of pieces.entries()) {
-    if (i > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    if (i > 0) await sleep(pauseMs);
     if (socket.destroyed) break;
     socket.write(piece);
   }

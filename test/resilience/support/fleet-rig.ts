@@ -8,10 +8,10 @@ import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import type { FaultSettings } from '../../../src/emulator/faults.js';
 import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
-import { adminUrlOf, setPhase, setPhaseWhenSettled, TOKEN } from '../../ops/ops-support.js';
+import { kaskControl } from '../../support/kask-control.js';
+import { adminUrlOf, setPhase, setPhaseWhenSettled, TOKEN } from '../../support/ops-sidecar.js';
 import { type Spawned, spawnCli, spawnEmulator } from '../../support/processes.js';
-import { kaskControl } from './kask-control.js';
-import { metricValue } from './rig.js';
+import { metricValue } from '../../support/rig.js';
 
 export const BASE = '/echoseen/v1/';
 export const TIMEOUTS = { kaskMs: 400, redisMs: 150, deadlineMs: 1000, settleMs: 1000 };

@@ -1,7 +1,8 @@
 // Steady load through the sidecar while faults come and go. Each key belongs to one worker, so its operations are
 // sequential and "the last acknowledged write" is well defined; every answer and its client-side latency is kept.
 import type { Pool } from 'undici';
-import { BASE } from './rig.js';
+import { BASE } from '../../support/rig.js';
+import { sleep } from '../../support/wait.js';
 
 export type Method = 'GET' | 'POST' | 'DELETE';
 
@@ -64,7 +65,7 @@ export class Load {
       const dice = Math.random();
       const method: Method = dice < 0.45 ? 'POST' : dice < 0.85 ? 'GET' : 'DELETE';
       h.ops.push(await this.#send(h.key, method));
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * this.thinkMs));
+      await sleep(Math.random() * this.thinkMs);
     }
   }
 

@@ -4,6 +4,7 @@
 //   SIM_SEED=1234             replay exactly one seed and print its trace
 //   SIM_FAULTS=kask-timeout,… only these fault families (workload.ts ALL_FAMILIES; `crash` is opt-in)
 import { describe, expect, it } from 'vitest';
+import { cases } from '../support/tier.js';
 import { INVARIANT } from './check.js';
 import {
   ALL_FAMILIES,
@@ -16,7 +17,8 @@ import {
   seenTime,
 } from './workload.js';
 
-const DEFAULT_SEEDS = 1000;
+/** 30 in the unit tier (test/support/tier.ts), which has seconds for everything. */
+const DEFAULT_SEEDS = cases(1000, 30);
 const count = Number(process.env['SIM_SEEDS'] ?? DEFAULT_SEEDS);
 const first = Number(process.env['SIM_FIRST_SEED'] ?? 1);
 const only = process.env['SIM_SEED'];
@@ -64,11 +66,12 @@ describe('dual-phase simulation', () => {
 
   it('raises no false alarm: without faults, phase changes or restarts every seed holds every invariant', async () => {
     const failures: SeedResult[] = [];
-    for (let seed = 1; seed <= 200; seed++) {
+    const seeds = cases(200);
+    for (let seed = 1; seed <= seeds; seed++) {
       const result = await runSeed(seed, { families: [] });
       if (result.violations.length > 0) failures.push(result);
     }
-    if (failures.length > 0) console.error(summary(failures, 200));
+    if (failures.length > 0) console.error(summary(failures, seeds));
     expect(failures.map((f) => f.seed)).toEqual([]);
   });
 

@@ -1,7 +1,9 @@
-// Helpers shared by the operations suites: start a sidecar process with an admin API, call it, read its log.
+// Helpers shared by the suites that run a sidecar with an admin API (ops, deploy, phase flips, the fleet rig): start
+// one, call its admin API, read its log.
 import { Pool, request } from 'undici';
-import { type Backends, spawnSidecar } from '../support/backends.js';
-import type { Spawned } from '../support/processes.js';
+import { type Backends, spawnSidecar } from './backends.js';
+import type { Spawned } from './processes.js';
+import { eventually } from './wait.js';
 
 export const TOKEN = 'adm1n-T0KEN-7f3c9e2a5b1d';
 
@@ -51,13 +53,13 @@ export async function waitForLog(
   match: (line: Record<string, unknown>) => boolean,
   timeoutMs = 10_000,
 ): Promise<Record<string, unknown>> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const found = logLines(proc).find(match);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`no matching log line within ${timeoutMs} ms:\n${proc.output()}`);
+  const found = await eventually(
+    () => logLines(proc).find(match),
+    (line) => line !== undefined,
+    timeoutMs,
+  );
+  if (!found) throw new Error(`no matching log line within ${timeoutMs} ms:\n${proc.output()}`);
+  return found;
 }
 
 export interface JsonAnswer {
@@ -101,14 +103,19 @@ export async function setPhaseWhenSettled(
   phase: string,
   timeoutMs = 8_000,
 ): Promise<JsonAnswer> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const res = await setPhase(adminUrl, phase);
+  const settling = (res: JsonAnswer): boolean => {
     const reason = String(res.json.reason ?? '');
-    const settling = reason.includes('still settling') || reason.includes('may still be running here');
-    if (res.status !== 409 || !settling || Date.now() > deadline) return res;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return (
+      res.status === 409 &&
+      (reason.includes('still settling') || reason.includes('may still be running here'))
+    );
+  };
+  return eventually(
+    () => setPhase(adminUrl, phase),
+    (res) => !settling(res),
+    timeoutMs,
+    100,
+  );
 }
 
 /** Sets emulator faults (the emulator must run with --fault-control). */

@@ -5,7 +5,7 @@ import { type AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KaskClient } from '../../src/kask/client.js';
 import { DeadlineSignals } from '../../src/kask/deadline.js';
-import { sleep } from './support/wait.js';
+import { sleep } from '../support/wait.js';
 
 const DEADLINE_MS = 300;
 const SLOT_MS = 25;

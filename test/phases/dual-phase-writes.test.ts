@@ -3,6 +3,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSidecar, useBackends } from '../support/backends.js';
 import type { Spawned } from '../support/processes.js';
+import { sleep } from '../support/wait.js';
 
 const backends = useBackends();
 
@@ -25,7 +26,7 @@ async function call(base: string, method: string, key: string, body?: string) {
 const kaskGet = (key: string) => call(backends.kask.url, 'GET', key);
 
 async function settled(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
 }
 
 describe('migration phase', () => {

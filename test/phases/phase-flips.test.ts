@@ -4,7 +4,14 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useBackends, writeConfig } from '../support/backends.js';
-import { logLines, type OpsSidecar, setKaskFaults, setPhase, startOpsSidecar } from './ops-support.js';
+import {
+  logLines,
+  type OpsSidecar,
+  setKaskFaults,
+  setPhase,
+  startOpsSidecar,
+} from '../support/ops-sidecar.js';
+import { sleep } from '../support/wait.js';
 
 type PhaseName = 'dual-write' | 'migration' | 'kask-primary' | 'redis-shadow' | 'kask-only';
 const PHASES: PhaseName[] = ['dual-write', 'migration', 'kask-primary', 'redis-shadow', 'kask-only'];
@@ -143,13 +150,13 @@ describe('phase flips under load', () => {
       order.push('migration', 'kask-primary', 'redis-shadow', 'kask-only', 'redis-shadow', 'dual-write');
     order.push('kask-only', 'migration', 'kask-primary', 'dual-write', 'redis-shadow', 'dual-write');
     const clients = Array.from({ length: 32 }, (_, c) => client(c));
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
     for (const to of order) {
       const sent = performance.now();
       const res = await setPhase(sidecar.adminUrl, to, true);
       flips.push({ to, sent, acked: performance.now() });
       expect(res.json).toMatchObject({ phase: to, changed: true });
-      await new Promise((r) => setTimeout(r, 60 + Math.random() * 60));
+      await sleep(60 + Math.random() * 60);
     }
     running = false;
     await Promise.all(clients);

@@ -1,5 +1,5 @@
 // The byte-exact vectors of docs/value-formats.md (what RedisBagOStuff and RESTBagOStuff store for each PHP value),
-// asserted literally. Real PHP 8.2 agrees with every entry (checked by generate-vectors.php and php-vectors.test.ts).
+// asserted literally. Real PHP 8.2 agrees with every entry (checked by generate-vectors.php and php-vectors.unit.test.ts).
 
 import { describe, expect, it } from 'vitest';
 import { envelopeToRedis, redisToEnvelope } from '../../src/codec/convert.js';

@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSidecar, useBackends, writeConfig } from '../support/backends.js';
 import type { Spawned } from '../support/processes.js';
+import { eventually } from '../support/wait.js';
 
 const backends = useBackends();
 const XAMPLE = 'KASK:V:INTEGRATION_TEST_VALUE';
@@ -29,15 +30,6 @@ async function post(base: string, key: string, body: string): Promise<number> {
   const res = await request(`${base}${encodeURIComponent(key)}`, { method: 'POST', body });
   await res.body.dump();
   return res.statusCode;
-}
-
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const redisBytes = async (key: string) => (await backends.redis.getBuffer(key))?.toString('latin1') ?? null;
@@ -97,6 +89,8 @@ describe('migration: values only Redis holds', () => {
     const kask = await eventually(
       () => get(backends.kask.url, key),
       (r) => r.status === 200,
+      5_000,
+      20,
     );
     expect(kask).toEqual({ status: 200, body: expected });
   });
@@ -114,6 +108,8 @@ describe('migration: values only Redis holds', () => {
     const kask = await eventually(
       () => get(backends.kask.url, key),
       (r) => r.status === 200,
+      5_000,
+      20,
     );
     expect(kask).toEqual({ status: 200, body: XAMPLE });
   });

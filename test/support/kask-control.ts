@@ -1,7 +1,7 @@
 // Direct access to a Kask emulator process for the fault suites: its fault knobs, and its storage read without the
 // sidecar (or any forwarder) in between.
 import { Pool } from 'undici';
-import type { FaultSettings } from '../../../src/emulator/faults.js';
+import type { FaultSettings } from '../../src/emulator/faults.js';
 
 export interface KaskControl {
   faults(settings: Partial<FaultSettings>): Promise<void>;

@@ -6,33 +6,22 @@ import { createLogger } from '../../src/ops/logging.js';
 import { Metrics } from '../../src/ops/metrics.js';
 import { SILENT_OBSERVER } from '../../src/phases/observer.js';
 import type { RedisStore } from '../../src/redis/store.js';
-import type { RepairLedger } from '../../src/resilience/repair-ledger.js';
 import { createResilience } from '../../src/resilience/resilience.js';
-
-/** An empty queue that answers at once: the repairer idles on it. */
-const EMPTY_LEDGER: RepairLedger = {
-  record: async () => [],
-  due: async () => [],
-  complete: async () => true,
-  retryAt: async () => true,
-  depth: async () => 0,
-};
+import { FakeKask } from '../support/fakes/backends.js';
+import { memoryRepairLedger } from '../support/fakes/repair-ledger.js';
 
 function bundle() {
   const config = loadConfig(null, {}, {});
   return createResilience({
     live: { config },
-    kask: {
-      get: async () => ({ kind: 'miss' as const }),
-      set: async () => {},
-      delete: async () => {},
-    },
+    kask: new FakeKask(),
     redis: async () => ({}) as RedisStore,
     metrics: new Metrics({ processMetrics: false }),
     logger: createLogger('test', 'fatal'),
     observer: SILENT_OBSERVER,
     background: { run: (task) => void task() },
-    ledger: EMPTY_LEDGER,
+    // An empty queue that answers at once: the repairer idles on it.
+    ledger: memoryRepairLedger(),
   });
 }
 

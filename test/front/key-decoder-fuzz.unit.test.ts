@@ -5,9 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { parseKey } from '../../src/front/key.js';
 import { parseTarget } from '../../src/front/target.js';
 import { percentDecode, percentEncode } from '../../src/net/percent-encoding.js';
+import { runs } from '../support/tier.js';
 
 const BASE = Buffer.from('/echoseen/v1/');
-const RUNS = { numRuns: 2_000 };
+const RUNS = runs(2_000);
 
 /** Request targets as Node hands them over: latin1 text, heavy on `%`, `/`, `?`, dots and the base itself. */
 const wireText = fc

@@ -17,9 +17,10 @@ import { jsonDecode, jsonEncode } from '../../src/codec/php-json.js';
 import { serialize, unserialize } from '../../src/codec/php-serialize.js';
 import { CodecError, PhpArray, PhpObject, type PhpValue } from '../../src/codec/php-value.js';
 import { decodeRedisValue, encodeRedisValue } from '../../src/codec/redis-format.js';
+import { runs } from '../support/tier.js';
 import { anyBody, anyBytes, anyRedis, envelopeSettings, phpFloat, phpValue } from './php-arbitraries.js';
 
-const RUNS = { numRuns: 500 };
+const RUNS = runs(500);
 const anyValue = phpValue({ jsonSafe: false, maxDepth: 4 });
 const jsonValue = phpValue({ jsonSafe: true, maxDepth: 4 });
 const settings = envelopeSettings;
@@ -70,7 +71,7 @@ describe('round trips', () => {
         if (Number.isFinite(f)) expect(jsonDecode(jsonEncode(f))).toEqual(afterJsonRoundTrip(f));
         else expect(() => jsonEncode(f)).toThrow(CodecError);
       }),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 
@@ -217,7 +218,7 @@ describe('opaque bodies (values Redis cannot hold as a value)', () => {
           }
         }
       }),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 
@@ -244,7 +245,7 @@ describe('opaque bodies (values Redis cannot hold as a value)', () => {
         if (s.type === 'PHP') expect(again).toEqual({ ok: true, bytes: redis });
         else expect(again).toEqual({ ok: true, bytes: encodeRedisValue(expected) });
       }),
-      { numRuns: 1000 },
+      runs(1000),
     );
   });
 
@@ -271,7 +272,7 @@ describe('opaque bodies (values Redis cannot hold as a value)', () => {
           if (reading.kind === 'value') expect(serialize(reading.value)).toEqual(serialize(expected));
         }
       }),
-      { numRuns: 2000 },
+      runs(2000),
     );
   });
 });

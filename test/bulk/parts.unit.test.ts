@@ -5,6 +5,7 @@ import { escapeGlob, globMatcher } from '../../src/bulk/glob.js';
 import { Pacer } from '../../src/bulk/pacing.js';
 import { shardOf } from '../../src/bulk/shard.js';
 import { classifyValue, echoTimestamp, msToTs, tsToMs } from '../../src/bulk/value-kinds.js';
+import { sleep } from '../support/wait.js';
 
 const VALUES = { type: 'JSON' as const, hmacKey: null };
 
@@ -89,7 +90,7 @@ describe('Pacer', () => {
     const waiting = pacer.ready().then(() => {
       ready = true;
     });
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     expect(ready).toBe(false); // paused: 200 ms after the second failing window
     now += 250;
     await waiting;

@@ -6,10 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
-import type { FaultSettings } from '../../../src/emulator/faults.js';
-import { type LocalRedis, startLocalRedis } from '../../../src/redis/local-server.js';
-import { type Spawned, spawnCli, spawnEmulator } from '../../support/processes.js';
+import type { FaultSettings } from '../../src/emulator/faults.js';
+import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
 import { kaskControl } from './kask-control.js';
+import { type Spawned, spawnCli, spawnEmulator } from './processes.js';
 import { type Forwarder, startForwarder } from './tcp-forwarder.js';
 
 export const BASE = '/echoseen/v1/';

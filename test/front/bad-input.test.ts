@@ -4,9 +4,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, problemBytes } from '../contract/kask-contract.js';
 import { parseResponse, rawRequest, requestHead, splitResponses } from '../support/raw-http.js';
-import { converse } from './support/raw-socket.js';
-import { BASE, metricValue, type Rig, startRig } from './support/rig.js';
-import { sleep } from './support/wait.js';
+import { converse } from '../support/raw-socket.js';
+import { BASE, metricValue, type Rig, startRig } from '../support/rig.js';
+import { sleep } from '../support/wait.js';
 
 const MAX_KEY = 1024;
 const MAX_VALUE = 65536;

@@ -1,4 +1,5 @@
-// Raw TCP conversations with the sidecar for bad-input tests: partial writes, trickles, pipelining, early closes.
+// Raw TCP conversations with the sidecar for the bad-input tests (test/front/): partial writes, trickles, pipelining,
+// early closes.
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 

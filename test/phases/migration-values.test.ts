@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSidecar, useBackends, writeConfig } from '../support/backends.js';
 import type { Spawned } from '../support/processes.js';
+import { eventually } from '../support/wait.js';
 
 const backends = useBackends();
 
@@ -63,15 +64,6 @@ async function kaskValue(key: string): Promise<string | null> {
   return Buffer.from(await res.body.arrayBuffer()).toString('latin1');
 }
 
-async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (ok(v) || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe.each(SETTINGS)('migration phase, envelope $type, HMAC key: $secret', ({ type, secret }) => {
   let proxy: Spawned;
   const label = `${type}${secret ? '_secret' : ''}` as 'JSON' | 'PHP' | 'JSON_secret' | 'PHP_secret';
@@ -102,6 +94,8 @@ describe.each(SETTINGS)('migration phase, envelope $type, HMAC key: $secret', ({
         await eventually(
           () => kaskValue(key),
           (v) => v !== null,
+          3_000,
+          20,
         ),
       ).toBe(expected);
       expect((await get(key)).body).toBe(expected); // now a Kask hit, same bytes (MediaWiki's CAS token)
