@@ -4,7 +4,6 @@ import { createServer, type Server } from 'node:http';
 import { type AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KaskClient } from '../../src/kask/client.js';
-import { DeadlineSignals } from '../../src/kask/deadline.js';
 import { sleep } from '../support/wait.js';
 
 const DEADLINE_MS = 300;
@@ -23,18 +22,7 @@ afterAll(async () => {
 });
 
 describe('Kask call deadline', () => {
-  it('never aborts before the deadline, and at most one slot after it', async () => {
-    const deadlines = new DeadlineSignals(100);
-    const started = performance.now();
-    const signal = deadlines.current();
-    await new Promise((resolve) => signal.addEventListener('abort', resolve));
-    const took = performance.now() - started;
-    expect(took).toBeGreaterThanOrEqual(99);
-    expect(took).toBeLessThan(100 + SLOT_MS + 50);
-    expect((signal.reason as Error).name).toBe('TimeoutError');
-  });
-
-  it('ends hung and queued calls with KASK_TIMEOUT by the deadline, and never sends one late', async () => {
+  it('ends hung and queued calls with KASK_TIMEOUT, never before the deadline, and never sends one late', async () => {
     arrivals = [];
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/`;
     const client = new KaskClient({
@@ -55,6 +43,9 @@ describe('Kask call deadline', () => {
       return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
     } as typeof write;
     const calls: Promise<{ code: unknown; ms: number }>[] = [];
+    // Calls share a deadline when they start in the same 25 ms slot (the pool's deadline slots use
+    // performance.now()): start at the beginning of one, so k0..k2 surely share it.
+    while (performance.now() % SLOT_MS > 2) await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 6; i++) {
       const key = `k${i}`;
       starts.set(key, performance.now());
@@ -70,6 +61,7 @@ describe('Kask call deadline', () => {
     const results = await Promise.all(calls).finally(() => (Socket.prototype.write = write));
     for (const r of results) {
       expect(r.code).toBe('KASK_TIMEOUT');
+      expect(r.ms).toBeGreaterThanOrEqual(DEADLINE_MS);
       expect(r.ms).toBeLessThan(DEADLINE_MS + SLOT_MS + 100);
     }
     await sleep(DEADLINE_MS);
