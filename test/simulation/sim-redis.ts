@@ -8,12 +8,6 @@ import { ByteStore, keyName } from '../support/fakes/byte-store.js';
 import type { Faults } from './faults.js';
 import type { Scheduler } from './scheduler.js';
 
-/** Sorted sets and hashes (the repair queue's storage), beside the data keys; see sim-repair-storage.ts. */
-export interface RedisCollections {
-  zsets: Map<string, Map<string, number>>;
-  hashes: Map<string, Map<string, string>>;
-}
-
 /** One sidecar process: a crashed one sends nothing more and hears no answers. */
 export interface Caller {
   name: string;
@@ -33,10 +27,8 @@ export interface RedisCall<T> {
   apply: () => T;
 }
 
-export class SimRedis implements RedisCollections {
+export class SimRedis {
   readonly data = new ByteStore();
-  readonly zsets = new Map<string, Map<string, number>>();
-  readonly hashes = new Map<string, Map<string, string>>();
 
   constructor(
     readonly sched: Scheduler,
