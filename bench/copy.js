@@ -27,6 +27,8 @@ Options:
   --10m               also run 10,000,000 keys (needs about 4 GB of free memory for the emulator)
   --concurrency N     the copier's --concurrency (default 64)
   --pipeline LIST     comma-separated values of the copier's --pipeline, each run at every size (default 1,8)
+  --node-options S    Node options of the copier (default --max-semi-space-size=8, as the copy Job in
+                      deploy/kubernetes/ runs it; '' for Node's defaults)
   --json FILE         also write the results as JSON
   -h, --help          this text
 
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     '10m': { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '64' },
     pipeline: { type: 'string', default: '1,8' },
+    'node-options': { type: 'string', default: '--max-semi-space-size=8' },
     json: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -153,6 +156,7 @@ async function runCopy(redisUrl, kaskUrl, pipeline) {
   const child = spawn(
     process.execPath,
     [
+      ...values['node-options'].split(' ').filter(Boolean),
       BIN,
       'copy',
       '--redis-url',
@@ -238,6 +242,9 @@ for (const r of results)
   process.stdout.write(
     `${pad(r.keys, 10)} ${pad(r.pipeline, 8)} ${pad(Math.round(r.keys_per_second), 9)} ${pad(r.copier_cpu_us_per_key.toFixed(1), 14)} ${pad(r.copier_peak_rss_mb.toFixed(0), 12)} ${pad(r.emulator_cpu_us_per_key.toFixed(1), 16)} ${pad(r.failed, 7)} ${pad(r.load_average, 6)}\n`,
   );
+process.stdout.write(
+  `\nNode ${process.version}, copier options: ${values['node-options'] || '(none)'}; concurrency ${values.concurrency}.\n`,
+);
 process.stdout.write(
   `\nTargets: >= 8000 keys/s, copier <= 50 µs/key, peak RSS < 200 MB at 10M and flat. The load column is the\n1-minute load average at the end of each run: on a shared machine, compare numbers taken at similar load.\n`,
 );
