@@ -188,7 +188,8 @@ async function runCopy(redisUrl, kaskUrl, pipeline) {
   // The last sample is at most 50 ms before the exit: the CPU it misses is noise next to the run.
   while (!done) {
     const s = sample(child.pid);
-    if (s) last = s;
+    // An exited, not yet reaped process still has its CPU in /proc but no memory (VmHWM gone): keep the peak.
+    if (s) last = { cpu: s.cpu, hwm: Math.max(last.hwm, s.hwm) };
     await Promise.race([sleep(50), exited]);
   }
   const [code] = await exited;
