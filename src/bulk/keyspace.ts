@@ -130,7 +130,7 @@ export async function readKeys(
   withTtl = true,
 ): Promise<KeyRead[]> {
   if (keys.length === 0) return [];
-  if (!withTtl) return readValuesOnly(store, node, keys);
+  if (!withTtl) return readValuesOnly(store, keys);
   const pipeline = node.client.pipeline();
   for (const key of keys) {
     const full = store.key(key);
@@ -155,20 +155,10 @@ export async function readKeys(
   return reads;
 }
 
-/** GET only (the TTL is not needed): PTTL is reported as -1. One MGET on a standalone Redis. */
-async function readValuesOnly(store: RedisStore, node: ScanNode, keys: Buffer[]): Promise<KeyRead[]> {
-  if (!(store.client instanceof Cluster))
-    return (await store.getMany(keys)).map((value) => ({ value, pttlMs: -1 }));
-  const pipeline = node.client.pipeline();
-  for (const key of keys) pipeline.getBuffer(store.key(key));
-  const replies =
-    (await pipeline.exec().catch((err: unknown) => {
-      throw toRedisError('GET', err);
-    })) ?? [];
-  const reads: KeyRead[] = [];
-  for (let i = 0; i < keys.length; i++) {
-    const [err, value] = replies[i] ?? [new Error('no reply'), null];
-    reads.push({ value: err ? await store.get(keys[i]!) : ((value as Buffer | null) ?? null), pttlMs: -1 });
-  }
-  return reads;
+/**
+ * GET only (the TTL is not needed): PTTL is reported as -1. RedisStore.getMany: one MGET on a standalone Redis; on a
+ * Cluster one GET each through the cluster client, which pipelines them per node and follows slot moves.
+ */
+async function readValuesOnly(store: RedisStore, keys: Buffer[]): Promise<KeyRead[]> {
+  return (await store.getMany(keys)).map((value) => ({ value, pttlMs: -1 }));
 }

@@ -95,10 +95,12 @@ export class RedisStore {
 
   /**
    * Several GETs in one round trip, for bulk tools: one MGET on a standalone Redis; on a Cluster (where one MGET
-   * cannot span slots) one GET each, which auto-pipelining sends per node.
+   * cannot span slots) one GET each, which auto-pipelining sends per node. Either way a key holding something other
+   * than a string reads as absent, as MGET answers it.
    */
   async getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
-    if (this.client instanceof Cluster) return Promise.all(keys.map((key) => this.get(key)));
+    if (this.client instanceof Cluster)
+      return Promise.all(keys.map((key) => this.get(key).catch(nullIfWrongType)));
     const client = this.client;
     return this.#run('GET', () => client.mgetBuffer(keys.map((key) => this.key(key))));
   }
@@ -150,6 +152,13 @@ export class RedisStore {
       throw failure;
     }
   }
+}
+
+/** A GET of a key holding a list, hash… fails with Redis's WRONGTYPE error reply (its first word is the code). */
+function nullIfWrongType(err: unknown): null {
+  if (err instanceof RedisError && err.code === 'REDIS_REPLY' && /\bWRONGTYPE\b/.test(err.message))
+    return null;
+  throw err;
 }
 
 /**

@@ -43,6 +43,11 @@ it('answers each GET of a turn from one MGET, honouring the key prefix and absen
   expect(mgets).toEqual([500, 500, 200, 1]);
 });
 
+it('reads a key holding no string (a hash) as absent, as MGET answers it', async () => {
+  await store.client.hset('p:hash', 'f', 'v');
+  expect(await new BatchedReads(store).get(Buffer.from('hash'))).toBeNull();
+});
+
 it('fails every GET of a failed MGET with the store error', async () => {
   const broken = new RedisStore({
     url: redis.url,

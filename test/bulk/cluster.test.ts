@@ -3,6 +3,7 @@
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { percentEncode } from '../../src/net/percent-encoding.js';
+import { RedisStore } from '../../src/redis/store.js';
 import { writeConfig } from '../support/backends.js';
 import { jsonReport, runCli } from '../support/cli-run.js';
 import { type Spawned, spawnCli, spawnEmulator } from '../support/processes.js';
@@ -159,4 +160,27 @@ describe('on a Redis Cluster', () => {
       await sidecar.stop();
     }
   }, 120_000);
+
+  it('reads many keys across slots, a key holding no string as absent (as MGET does on one Redis)', async () => {
+    const store = new RedisStore({
+      url: cluster.url,
+      clusterNodes: cluster.nodes,
+      keyPrefix: '',
+      connectTimeoutMs: 2000,
+      commandTimeoutMs: 2000,
+    });
+    try {
+      expect(await store.connect()).toBe(true);
+      const keys = Array.from({ length: 50 }, (_, i) => `many:${i}`);
+      for (const [i, k] of keys.entries()) if (i % 3 === 0) await cluster.client.set(k, `v${i}`);
+      await cluster.client.hset('many:hash', 'f', 'v');
+      const read = await store.getMany([...keys, 'many:hash'].map((k) => Buffer.from(k)));
+      expect(read.map((v) => v?.toString() ?? null)).toEqual([
+        ...keys.map((_, i) => (i % 3 === 0 ? `v${i}` : null)),
+        null,
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
 });
