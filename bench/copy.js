@@ -176,9 +176,25 @@ async function runCopy(redisUrl, kaskUrl, pipeline) {
   child.stdout.on('data', (c) => {
     stdout += c;
   });
+  // The copier's JSON progress lines (stderr) are relayed every 10 s, so a long run shows it is moving.
+  let progress = null;
   child.stderr.on('data', (c) => {
-    stderr += c;
+    stderr = (stderr + c).slice(-8000);
+    for (const line of String(c).split('\n'))
+      if (line.includes('"copy.progress"'))
+        try {
+          progress = JSON.parse(line);
+        } catch {
+          // a line cut between two reads: the next one will do
+        }
   });
+  const relay = setInterval(() => {
+    if (progress === null) return;
+    const { scanned, estimated_keys: estimate, keys_per_second: rate, eta_seconds: eta } = progress;
+    process.stderr.write(
+      `\n  … ${scanned} of ~${estimate} keys scanned, ${rate} keys/s, about ${Math.round(eta ?? 0)} s to go`,
+    );
+  }, 10_000);
   let last = { cpu: 0, hwm: 0 };
   const exited = once(child, 'exit');
   let done = false;
@@ -193,6 +209,7 @@ async function runCopy(redisUrl, kaskUrl, pipeline) {
     await Promise.race([sleep(50), exited]);
   }
   const [code] = await exited;
+  clearInterval(relay);
   const seconds = (performance.now() - started) / 1000;
   // Exit 1 (some keys failed, e.g. Kask timeouts on a starved machine) still measures the run: failures are reported.
   if (code !== 0 && code !== 1) throw new Error(`copy exited with ${code}:\n${stderr.slice(-2000)}`);
@@ -214,7 +231,7 @@ try {
       const emulatorBefore = sample(emulator.pid);
       const run = await runCopy(redis.url, emulator.url, pipeline);
       const emulatorAfter = sample(emulator.pid);
-      process.stderr.write(`${run.seconds.toFixed(1)} s\n`);
+      process.stderr.write(`\n  copied in ${run.seconds.toFixed(1)} s\n`);
       if (run.report.copied + run.report.failed !== size)
         throw new Error(`copied ${run.report.copied} and failed ${run.report.failed} of ${size} keys`);
       results.push({
