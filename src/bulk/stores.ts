@@ -91,7 +91,8 @@ export async function openBulkKask(
     throw new StoreUnreachableError('kask', `Kask at ${where} is unreachable: ${(err as Error).message}`);
   }
   if (pipelineDepth > 1) {
-    const probe = new KaskClient({ ...config.kask, connections: 1, pipelineDepth: 2 });
+    // No re-sent GETs: a server that answers the first and closes must fail this, not pass it on a new connection.
+    const probe = new KaskClient({ ...config.kask, connections: 1, pipelineDepth: 2, retryGets: false });
     try {
       await Promise.all([probe.get(Buffer.from('kmp:copy:probe')), probe.get(Buffer.from('kmp:copy:probe'))]);
     } catch (err) {

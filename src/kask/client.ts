@@ -29,6 +29,8 @@ export interface KaskClientOptions {
   caFile: string | null;
   /** Requests in flight per connection (HTTP/1.1 pipelining, bulk tools only; see Http1PoolOptions). Default 1. */
   pipelineDepth?: number;
+  /** Re-send a GET whose reused connection closed under it (default true; see Http1PoolOptions). */
+  retryGets?: boolean;
   /** Told the outcome and start time (performance.now()) of every call: feeds the backend latency histogram. */
   onCall?: (op: KaskOp, outcome: 'ok' | 'error' | 'timeout', startedMs: number) => void;
 }
@@ -58,6 +60,7 @@ export class KaskClient {
       keepAliveTimeoutMs: 4_000,
       ca: opts.caFile ? readFileSync(opts.caFile) : null,
       pipelineDepth: opts.pipelineDepth ?? 1,
+      retryGets: opts.retryGets ?? true,
     });
   }
 

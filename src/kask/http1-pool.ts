@@ -38,6 +38,8 @@ export interface Http1PoolOptions {
    * HTTP/1.1 requires and Go's net/http does; many proxies do not, so the request path never uses it.
    */
   pipelineDepth?: number;
+  /** Re-send a GET whose reused connection closed before its answer (default true; off for probes). */
+  retryGets?: boolean;
 }
 
 /** How often deadlines, connect timeouts and idle connections are checked: a call ends at most this late. */
@@ -150,7 +152,8 @@ export class Http1Pool {
       if (call.deadline > now) conn.send(call);
       else expire(call);
     }
-    if (!conn.hasRoom) return;
+    // Filled up from the queue: it may have been ready before; it is not now.
+    if (!conn.hasRoom) return void this.#unready(conn);
     if (this.#closing && !conn.busy) return void conn.destroy();
     if (!conn.ready) {
       conn.ready = true;
@@ -174,7 +177,8 @@ export class Http1Pool {
     this.#unready(conn);
     const retries: Call[] = [];
     for (const call of calls) {
-      if (retryable && !call.retried && call.method === 'GET' && err.kind === 'connection') {
+      const retry = retryable && this.#opts.retryGets !== false;
+      if (retry && !call.retried && call.method === 'GET' && err.kind === 'connection') {
         call.retried = true;
         retries.push(call);
       } else {
@@ -292,11 +296,11 @@ class Connection {
   }
 
   check(now: number, opts: Http1PoolOptions): void {
-    // Calls are sent in deadline order, so the oldest one's deadline comes first. When it passes, the connection
-    // is given up, and with it any calls pipelined behind that one.
-    const call = this.#calls[0];
-    if (call !== undefined) {
-      if (call.deadline <= now) this.#fail(new PoolError('timeout', 'no answer within the deadline'));
+    // When any call's deadline passes (retried GETs can be older than calls sent before them), the connection is
+    // given up, and with it the other calls pipelined on it.
+    if (this.#calls.length > 0) {
+      if (this.#calls.some((c) => c.deadline <= now))
+        this.#fail(new PoolError('timeout', 'no answer within the deadline'));
     } else if (!this.connected) {
       if (now - this.#since > opts.connectTimeoutMs)
         this.#fail(new PoolError('connect-timeout', `connect timed out after ${opts.connectTimeoutMs} ms`));
@@ -386,15 +390,19 @@ class Connection {
     this.#status = Number(m[1]);
     // Header names are case-insensitive, and so are the values read here: one lower-cased copy, three searches.
     const lower = head.toLowerCase();
-    const length = headerValue(lower, '\r\ncontent-length:');
-    this.#length = length === null ? -1 : Number(length);
-    this.#chunked = headerValue(lower, '\r\ntransfer-encoding:')?.includes('chunked') ?? false;
-    const connection = headerValue(lower, '\r\nconnection:');
-    this.#close = connection === null ? lower.startsWith('http/1.0') : connection.includes('close');
-    if (Number.isNaN(this.#length) || (length !== null && !/^\d+$/.test(length))) {
+    const lengths = headerValues(lower, '\r\ncontent-length:');
+    const length = lengths[0];
+    // Differing lengths could frame the next pipelined answer wrongly (RFC 9112 §6.3): refuse them.
+    if (length !== undefined && (!/^\d+$/.test(length) || lengths.some((l) => l !== length))) {
       this.#fail(new PoolError('protocol', 'bad Content-Length'));
       return false;
     }
+    this.#length = length === undefined ? -1 : Number(length);
+    // Repeated headers are one comma-separated list.
+    this.#chunked = headerValues(lower, '\r\ntransfer-encoding:').join(',').includes('chunked');
+    const connection = headerValues(lower, '\r\nconnection:');
+    this.#close =
+      connection.length === 0 ? lower.startsWith('http/1.0') : connection.join(',').includes('close');
     if (this.#status === 204 || this.#status === 304 || this.#calls[0]?.method === 'HEAD') this.#length = 0;
     return true;
   }
@@ -422,12 +430,14 @@ class Connection {
   }
 }
 
-/** The trimmed value of the first header line starting with `prefix` (CRLF, name, colon), or null. */
-function headerValue(head: string, prefix: string): string | null {
-  const at = head.indexOf(prefix);
-  if (at === -1) return null;
-  const end = head.indexOf('\r\n', at + prefix.length);
-  return head.slice(at + prefix.length, end === -1 ? head.length : end).trim();
+/** The trimmed values of every header line starting with `prefix` (CRLF, name, colon), in order. */
+function headerValues(head: string, prefix: string): string[] {
+  const values: string[] = [];
+  for (let at = head.indexOf(prefix); at !== -1; at = head.indexOf(prefix, at + prefix.length)) {
+    const end = head.indexOf('\r\n', at + prefix.length);
+    values.push(head.slice(at + prefix.length, end === -1 ? head.length : end).trim());
+  }
+  return values;
 }
 
 /** The de-chunked body starting at `at`, null while incomplete, 'bad' when malformed. */

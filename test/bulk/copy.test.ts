@@ -154,27 +154,33 @@ describe('copy', { timeout: 180_000 }, () => {
     expect(noKask.code).toBe(3);
     expect(oneLine(noKask.stderr)).toBe(true);
     expect(noKask.stderr).toMatch(/Kask at http:\/\/127\.0\.0\.1:1\/echoseen\/v1\/ is unreachable/);
-    // A Kask endpoint (or a proxy before it) that serves only the first of pipelined requests.
-    const firstOnly = createServer((socket) => {
-      socket.once('data', () => socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'));
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => firstOnly.listen(0, '127.0.0.1', resolve));
-    const noPipelining = await runCli([
-      'copy',
-      '--redis-url',
-      pair.redisUrl,
-      '--kask-url',
-      `http://127.0.0.1:${(firstOnly.address() as AddressInfo).port}/echoseen/v1/`,
-      '--pipeline',
-      '8',
-    ]);
-    firstOnly.close();
-    expect(noPipelining.code).toBe(2);
-    expect(oneLine(noPipelining.stderr), noPipelining.stderr).toBe(true);
-    expect(noPipelining.stderr.trim()).toMatch(
-      /did not answer two pipelined requests .*: run without --pipeline$/,
-    );
+    // Kask endpoints (or proxies before them) that serve only the first of pipelined requests: one then hangs,
+    // the other closes the connection (so the second request would only be answered if re-sent elsewhere).
+    for (const close of [false, true]) {
+      const firstOnly = createServer((socket) => {
+        socket.once('data', () => {
+          socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+          if (close) socket.end();
+        });
+        socket.on('error', () => {});
+      });
+      await new Promise<void>((resolve) => firstOnly.listen(0, '127.0.0.1', resolve));
+      const noPipelining = await runCli([
+        'copy',
+        '--redis-url',
+        pair.redisUrl,
+        '--kask-url',
+        `http://127.0.0.1:${(firstOnly.address() as AddressInfo).port}/echoseen/v1/`,
+        '--pipeline',
+        '8',
+      ]);
+      firstOnly.close();
+      expect(noPipelining.code, `close: ${close}`).toBe(2);
+      expect(oneLine(noPipelining.stderr), noPipelining.stderr).toBe(true);
+      expect(noPipelining.stderr.trim()).toMatch(
+        /did not answer two pipelined requests .*: run without --pipeline$/,
+      );
+    }
     const noUrl = await runCli(['copy', '--kask-url', pair.kaskUrl], { KMP_REDIS_URL: '' });
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toMatch(/no Redis to read/);

@@ -11,7 +11,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackendError, KaskClient } from '../../src/kask/client.js';
-import { sleep } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
 
 /** `onConnection`: how many requests this connection carried before this one. */
 type Script = (socket: Socket, request: string, onConnection: number) => void;
@@ -429,5 +429,59 @@ describe('Kask client HTTP/1.1 pool, pipelining (bulk tools)', () => {
     for (const r of results.slice(1))
       expect(r).toMatchObject({ status: 'rejected', reason: { code: 'KASK_TIMEOUT' } });
     expect(performance.now() - started).toBeLessThan(300 + 25 + 300);
+  });
+
+  it('never exceeds its depth when retried GETs fill a connection that was already waiting for calls', async () => {
+    // Connection B answers its first call with Connection: close (its other two are retried) while connection A,
+    // with room, answers one: A takes the retries, and the request A's answer makes must not go on A as well.
+    const outstanding = new Map<Socket, number>();
+    let most = 0;
+    const waiting: Array<{ socket: Socket; request: string }> = [];
+    const kask = await scripted((socket, request) => {
+      const n = (outstanding.get(socket) ?? 0) + 1;
+      outstanding.set(socket, n);
+      most = Math.max(most, n);
+      waiting.push({ socket, request });
+    });
+    const answer = (socket: Socket, close = false): void => {
+      const at = waiting.findIndex((w) => w.socket === socket);
+      const { request } = waiting.splice(at, 1)[0]!;
+      outstanding.set(socket, outstanding.get(socket)! - 1);
+      socket.write(okAnswer(keyOf(request), close ? 'Connection: close\r\n' : ''));
+      if (close) socket.end();
+    };
+    const c = client(kask.url, 2, 5_000, 3);
+    const reads = ['r1', 'r2', 'r3', 'r4', 'r5'].map((k) =>
+      c.get(Buffer.from(k)).then(() => (k === 'r4' ? c.get(Buffer.from('x4')) : undefined)),
+    );
+    await waitFor(() => waiting.length === 5, 2_000, 'five requests in flight');
+    const sockets = [...new Set(waiting.map((w) => w.socket))];
+    const b = sockets.find((s) => outstanding.get(s) === 3)!;
+    const a = sockets.find((s) => outstanding.get(s) === 2)!;
+    answer(b, true);
+    answer(a);
+    // Serve whatever arrives until every read is answered.
+    const serve = setInterval(() => {
+      for (const w of [...waiting]) answer(w.socket);
+    }, 10);
+    await Promise.all(reads).finally(() => clearInterval(serve));
+    expect(most).toBeLessThanOrEqual(3);
+  });
+
+  it('refuses an answer with two different Content-Length values, and reads repeated Connection headers as one list', async () => {
+    let head = '';
+    const kask = await scripted((socket) => socket.write(`HTTP/1.1 200 OK\r\n${head}${DATE}\r\nvv`));
+    const c = client(kask.url, 1, 1_000, 2);
+    head = 'Content-Length: 1\r\nContent-Length: 2\r\n';
+    await expect(c.get(Buffer.from('a'))).rejects.toMatchObject({ code: 'KASK_UNAVAILABLE' });
+    head = 'Content-Length: 2\r\nContent-Length: 2\r\n';
+    expect(await c.get(Buffer.from('a'))).toMatchObject({ kind: 'hit' });
+    const before = kask.connections();
+    head = 'Content-Length: 2\r\nConnection: keep-alive\r\nConnection: close\r\n';
+    expect(await c.get(Buffer.from('a'))).toMatchObject({ kind: 'hit' });
+    // The second Connection header closed it: the next call needs a new connection.
+    head = 'Content-Length: 2\r\n';
+    expect(await c.get(Buffer.from('a'))).toMatchObject({ kind: 'hit' });
+    expect(kask.connections()).toBe(before + 1);
   });
 });
