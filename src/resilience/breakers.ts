@@ -9,9 +9,6 @@ import type { Backend } from '../phases/observer.js';
 import { RedisError } from '../redis/store.js';
 import { Breaker, type RefusalKind } from './breaker.js';
 
-/** How far above a client's own deadline the breaker's backstop timer sits. */
-const BACKSTOP_MARGIN_MS = 250;
-
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 export interface Breakers {
@@ -41,14 +38,12 @@ export function isRedisFailure(err: unknown): boolean {
 function kaskRefusal(kind: RefusalKind): Error {
   if (kind === 'open')
     return new BackendError('KASK_OPEN', 'Kask circuit breaker is open; Kask was not called');
-  if (kind === 'timeout') return new BackendError('KASK_TIMEOUT', 'Kask call passed the breaker backstop');
   return new BackendError('KASK_UNAVAILABLE', 'Kask circuit breaker is shut down');
 }
 
 function redisRefusal(kind: RefusalKind): Error {
   if (kind === 'open')
     return new RedisError('REDIS_OPEN', 'Redis circuit breaker is open; Redis was not called');
-  if (kind === 'timeout') return new RedisError('REDIS_TIMEOUT', 'Redis call passed the breaker backstop');
   return new RedisError('REDIS_UNAVAILABLE', 'Redis circuit breaker is shut down');
 }
 
@@ -73,7 +68,6 @@ export function createBreakers(config: Config, metrics: Metrics, logger: Logger)
     settings: config.breakers.kask,
     isFailure: isKaskFailure,
     refusal: kaskRefusal,
-    backstopMs: config.kask.requestTimeoutMs + BACKSTOP_MARGIN_MS,
     onStateChange: onStateChange('kask'),
   });
   const redis = new Breaker({
@@ -81,7 +75,6 @@ export function createBreakers(config: Config, metrics: Metrics, logger: Logger)
     settings: config.breakers.redis,
     isFailure: isRedisFailure,
     refusal: redisRefusal,
-    backstopMs: config.redis.commandTimeoutMs + BACKSTOP_MARGIN_MS,
     onStateChange: onStateChange('redis'),
   });
   metrics.breakerState.set({ backend: 'kask' }, 0);

@@ -32,7 +32,7 @@ async function gauge(metrics: Metrics, backend: string): Promise<number | undefi
   return m.values.find((v) => v.labels.backend === backend)?.value;
 }
 
-/** The breakers' timers and clock (opossum's reset timeout, rolling window, call backstop); setImmediate stays real. */
+/** The breakers' timers and clock (opossum's reset timeout, rolling window); setImmediate stays real. */
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] });
 });
@@ -67,6 +67,18 @@ describe('circuit breakers', () => {
       });
     }
     expect(breakers.kask.state).toBe('closed');
+    breakers.shutdown();
+  });
+
+  it("arms no timer per call: the clients' own deadlines end every call (a timer each was half the breaker's cost)", async () => {
+    const { breakers } = setup();
+    const before = vi.getTimerCount();
+    const pending = [
+      breakers.kask.run(() => new Promise(() => {})),
+      breakers.redis.run(() => new Promise(() => {})),
+    ];
+    expect(vi.getTimerCount()).toBe(before);
+    expect(await atOnce(pending[0]!)).toBe('waiting');
     breakers.shutdown();
   });
 
