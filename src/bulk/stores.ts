@@ -36,6 +36,7 @@ export async function openBulkRedis(config: Config): Promise<BulkRedis> {
     ...redis,
     commandTimeoutMs: Math.max(redis.commandTimeoutMs, BULK_COMMAND_TIMEOUT_MS),
     connectTimeoutMs: Math.max(redis.connectTimeoutMs, 2_000),
+    autoPipelining: true,
   };
   let store = new RedisStore(options);
   const where = redis.clusterNodes.length > 0 ? redis.clusterNodes.join(',') : redactUrl(redis.url);

@@ -66,7 +66,7 @@ async function probe(backend: Backend, deps: ReadinessDeps): Promise<string | nu
     const open = deps.redis.opened();
     if (open === null) return 'redis: not connected';
     const store = await open;
-    if (!store.ready) return `redis: connection ${store.client.status}`;
+    if (!store.ready) return `redis: connection ${store.status}`;
     await store.ping();
     const writable = await store.writable();
     deps.onRedisWritable?.(writable);

@@ -1,6 +1,7 @@
 // Redis as RedisBagOStuff uses it: GET, SETEX/SET, DEL on byte keys (plus an optional prefix), standalone or Cluster.
 // Commands fail fast instead of queueing: MediaWiki gives up after 3 s, so a stalled Redis must cost little.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { RespCommandError, RespConnection, respSettingsFromUrl } from './resp-connection.js';
 
 export interface RedisStoreOptions {
   url: string;
@@ -8,6 +9,11 @@ export interface RedisStoreOptions {
   keyPrefix: string;
   connectTimeoutMs: number;
   commandTimeoutMs: number;
+  /**
+   * Commands issued in the same tick share one write (ioredis auto-pipelining): worth it for the bulk tools, which
+   * issue many at once; the sidecar issues one per request per turn, where it only adds a pipeline per command.
+   */
+  autoPipelining?: boolean;
   /** Told the outcome and start time (performance.now()) of every command: feeds the backend latency histogram. */
   onCall?: (op: RedisOp, outcome: 'ok' | 'error' | 'timeout', startedMs: number) => void;
 }
@@ -31,7 +37,10 @@ export class RedisError extends Error {
 }
 
 export class RedisStore {
+  /** Everything but the data path's GET/SET/DEL, and those too on a Cluster or a URL only ioredis understands. */
   readonly client: Redis | Cluster;
+  /** The lean connection for GET/SET/DEL on a standalone Redis (resp-connection.ts). */
+  readonly #lean: RespConnection | null;
   readonly #prefix: Buffer;
   readonly #onCall: NonNullable<RedisStoreOptions['onCall']>;
 
@@ -45,8 +54,7 @@ export class RedisStore {
       maxRetriesPerRequest: 0,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
       lazyConnect: true,
-      // Commands issued in the same tick share one write (one syscall): the fallback path's main Redis cost.
-      enableAutoPipelining: true,
+      enableAutoPipelining: opts.autoPipelining ?? false,
     };
     if (opts.clusterNodes.length > 0) {
       const auth = new URL(opts.url === 'embedded' ? 'redis://localhost' : opts.url);
@@ -57,7 +65,7 @@ export class RedisStore {
         }),
         {
           enableOfflineQueue: false,
-          enableAutoPipelining: true,
+          enableAutoPipelining: opts.autoPipelining ?? false,
           lazyConnect: true,
           clusterRetryStrategy: common.retryStrategy,
           redisOptions: {
@@ -68,8 +76,14 @@ export class RedisStore {
           },
         },
       );
+      this.#lean = null;
     } else {
       this.client = new Redis(opts.url, common);
+      const lean = respSettingsFromUrl(opts.url, {
+        connectTimeoutMs: opts.connectTimeoutMs,
+        commandTimeoutMs: opts.commandTimeoutMs,
+      });
+      this.#lean = lean === null ? null : new RespConnection(lean);
     }
     // Connection errors surface through commands and readiness; without a listener ioredis would print them.
     this.client.on('error', () => {});
@@ -77,12 +91,13 @@ export class RedisStore {
 
   /** Connects, waiting at most the connect timeout; a Redis that is down now is retried in the background. */
   async connect(): Promise<boolean> {
-    try {
-      await this.client.connect();
-      return true;
-    } catch {
-      return false;
-    }
+    const lean = this.#lean?.connect() ?? Promise.resolve(true);
+    const main = this.client.connect().then(
+      () => true,
+      () => false,
+    );
+    const [a, b] = await Promise.all([lean, main]);
+    return a && b;
   }
 
   key(key: Buffer): Buffer {
@@ -90,6 +105,8 @@ export class RedisStore {
   }
 
   async get(key: Buffer): Promise<Buffer | null> {
+    const lean = this.#lean;
+    if (lean !== null) return this.#run('GET', () => lean.get(this.key(key)));
     return this.#run('GET', () => this.client.getBuffer(this.key(key)));
   }
 
@@ -107,6 +124,8 @@ export class RedisStore {
 
   /** RedisBagOStuff's set: SETEX with a TTL, plain SET when the TTL is 0 (no expiry). */
   async set(key: Buffer, value: Buffer, ttlSeconds: number): Promise<void> {
+    const lean = this.#lean;
+    if (lean !== null) return this.#run('SET', () => lean.set(this.key(key), value, ttlSeconds));
     await this.#run('SET', () =>
       ttlSeconds > 0
         ? this.client.setex(this.key(key), ttlSeconds, value)
@@ -115,6 +134,8 @@ export class RedisStore {
   }
 
   async delete(key: Buffer): Promise<void> {
+    const lean = this.#lean;
+    if (lean !== null) return this.#run('DEL', () => lean.del(this.key(key)));
     await this.#run('DEL', () => this.client.del(this.key(key)));
   }
 
@@ -133,10 +154,19 @@ export class RedisStore {
   }
 
   get ready(): boolean {
-    return this.client.status === 'ready';
+    return this.client.status === 'ready' && (this.#lean?.ready ?? true);
+  }
+
+  /** The connections' states, for readiness messages (ioredis's status words). */
+  get status(): string {
+    const lean = this.#lean;
+    return lean === null || lean.status === this.client.status
+      ? this.client.status
+      : `${this.client.status}, data path ${lean.status}`;
   }
 
   async close(): Promise<void> {
+    this.#lean?.close();
     this.client.disconnect();
   }
 
@@ -168,6 +198,13 @@ function nullIfWrongType(err: unknown): null {
  */
 export function toRedisError(command: string, err: unknown): RedisError {
   if (err instanceof RedisError) return err;
+  if (err instanceof RespCommandError) {
+    if (err.kind === 'reply')
+      return new RedisError('REDIS_REPLY', `Redis ${command}: ${err.message}`, { cause: err });
+    if (err.kind === 'timeout')
+      return new RedisError('REDIS_TIMEOUT', `Redis ${command} timed out`, { cause: err });
+    return new RedisError('REDIS_UNAVAILABLE', `Redis ${command} failed: ${err.message}`, { cause: err });
+  }
   const message = err instanceof Error ? err.message : String(err);
   if (/timed out/i.test(message))
     return new RedisError('REDIS_TIMEOUT', `Redis ${command} timed out`, { cause: err });

@@ -1,0 +1,276 @@
+// The lean data-path connection against a real redis-server (bytes, TTLs, error replies, AUTH, SELECT, restarts)
+// and against scripted servers on loopback for what a real one will not do on cue: never answer, answer late,
+// drop the connection mid-command, send garbage.
+import { once } from 'node:events';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
+import {
+  RespCommandError,
+  RespConnection,
+  type RespConnectionOptions,
+  respSettingsFromUrl,
+} from '../../src/redis/resp-connection.js';
+import { RedisError, RedisStore } from '../../src/redis/store.js';
+import { waitFor } from '../support/wait.js';
+
+let server: LocalRedis;
+let admin: Redis;
+const open: RespConnection[] = [];
+
+beforeAll(async () => {
+  server = await startLocalRedis();
+  admin = new Redis(server.url);
+});
+afterAll(async () => {
+  admin?.disconnect();
+  await server?.stop();
+});
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+function connection(url: string, timeouts = { connectTimeoutMs: 300, commandTimeoutMs: 150 }): RespConnection {
+  const settings = respSettingsFromUrl(url, timeouts);
+  if (settings === null) throw new Error(`not a lean URL: ${url}`);
+  const c = new RespConnection(settings);
+  open.push(c);
+  return c;
+}
+
+async function failure(p: Promise<unknown>): Promise<RespCommandError> {
+  const err = await p.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(RespCommandError);
+  return err as RespCommandError;
+}
+
+describe('RespConnection against redis-server', () => {
+  it('GET, SET, SETEX and DEL carry any bytes and the TTL as RedisBagOStuff writes them', async () => {
+    const c = connection(server.url);
+    expect(await c.connect()).toBe(true);
+    const key = Buffer.from([0, 13, 10, 0xff, 0x24, 0x2a, 0x20]);
+    const value = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    expect(await c.get(key)).toBeNull();
+    await c.set(key, value, 0);
+    expect(await c.get(key)).toEqual(value);
+    expect(await admin.pttl(key)).toBe(-1);
+    await c.set(key, Buffer.alloc(0), 120);
+    expect(await c.get(key)).toEqual(Buffer.alloc(0));
+    expect(await admin.ttl(key)).toBeGreaterThan(100);
+    await c.del(key);
+    expect(await admin.exists(key)).toBe(0);
+    await c.del(key); // deleting what is gone is fine
+  });
+
+  it('keeps replies in step when many commands are in flight at once', async () => {
+    const c = connection(server.url);
+    await c.connect();
+    const keys = Array.from({ length: 500 }, (_, i) => Buffer.from(`kmp:test:step:${i}`));
+    await Promise.all(keys.map((k, i) => c.set(k, Buffer.from(`v${i}`), 60)));
+    const got = await Promise.all(keys.map((k) => c.get(k)));
+    expect(got.map((v) => v?.toString())).toEqual(keys.map((_, i) => `v${i}`));
+  });
+
+  it('an error reply fails that command only, as a reply; the connection goes on', async () => {
+    const c = connection(server.url);
+    await c.connect();
+    await admin.hset('kmp:test:hash', 'f', 'v');
+    const err = await failure(c.get(Buffer.from('kmp:test:hash')));
+    expect(err.kind).toBe('reply');
+    expect(err.message).toMatch(/^WRONGTYPE/);
+    await c.set(Buffer.from('kmp:test:after'), Buffer.from('ok'), 60);
+    expect((await c.get(Buffer.from('kmp:test:after')))?.toString()).toBe('ok');
+  });
+
+  it('selects the database the URL names', async () => {
+    const c = connection(`${server.url}/3`);
+    await c.connect();
+    await c.set(Buffer.from('kmp:test:db'), Buffer.from('three'), 60);
+    const db3 = new Redis(`${server.url}/3`);
+    try {
+      expect(await db3.get('kmp:test:db')).toBe('three');
+      expect(await admin.get('kmp:test:db')).toBeNull();
+    } finally {
+      db3.disconnect();
+    }
+  });
+
+  it('authenticates as an ACL user; a wrong password never becomes ready and sends no command', async () => {
+    await admin.call('ACL', 'SETUSER', 'kmp', 'on', '>s3cr%t', '~*', '+@all');
+    try {
+      const good = connection(`redis://kmp:${encodeURIComponent('s3cr%t')}@127.0.0.1:${server.port}`);
+      expect(await good.connect()).toBe(true);
+      await good.set(Buffer.from('kmp:test:acl'), Buffer.from('yes'), 60);
+      expect(await admin.get('kmp:test:acl')).toBe('yes');
+
+      const bad = connection(`redis://kmp:wrong@127.0.0.1:${server.port}`);
+      expect(await bad.connect()).toBe(false);
+      expect(bad.ready).toBe(false);
+      const err = await failure(bad.get(Buffer.from('kmp:test:acl')));
+      expect(err.kind).toBe('connection');
+      expect(err.sent).toBe(false);
+    } finally {
+      await admin.call('ACL', 'DELUSER', 'kmp');
+    }
+  });
+
+  it('fails fast while Redis is down (never sent) and is back by itself when Redis is', async () => {
+    const own = await startLocalRedis();
+    try {
+      const c = connection(own.url);
+      await c.connect();
+      await own.kill();
+      await waitFor(() => !c.ready, 2_000, 'the connection to notice Redis is gone');
+      const started = performance.now();
+      const err = await failure(c.get(Buffer.from('k')));
+      expect(err.kind).toBe('connection');
+      expect(err.sent).toBe(false);
+      expect(performance.now() - started).toBeLessThan(50);
+      await own.restart();
+      await waitFor(() => c.ready, 5_000, 'the connection to come back');
+      await c.set(Buffer.from('k'), Buffer.from('back'), 60);
+      expect((await c.get(Buffer.from('k')))?.toString()).toBe('back');
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+/** A loopback server that reads commands and does with each connection what the test says. */
+async function scripted(onConnection: (socket: Socket) => void): Promise<{ url: string; server: Server }> {
+  const srv = createServer(onConnection);
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  return { url: `redis://127.0.0.1:${(srv.address() as AddressInfo).port}`, server: srv };
+}
+
+describe('RespConnection against scripted servers', () => {
+  const servers: Server[] = [];
+  afterEach(() => {
+    for (const s of servers.splice(0)) s.close();
+  });
+  const script = async (fn: (socket: Socket) => void) => {
+    const s = await scripted(fn);
+    servers.push(s.server);
+    return s.url;
+  };
+
+  it('a command with no answer fails as a timeout, no earlier than its deadline and within a slot of it', async () => {
+    const url = await script(() => {}); // reads, never answers
+    const c = connection(url, { connectTimeoutMs: 300, commandTimeoutMs: 100 });
+    await c.connect();
+    const started = performance.now();
+    const err = await failure(c.get(Buffer.from('k')));
+    const took = performance.now() - started;
+    expect(err.kind).toBe('timeout');
+    expect(err.sent).toBe(true);
+    expect(took).toBeGreaterThanOrEqual(100);
+    expect(took).toBeLessThan(100 + 25 + 100); // one slot, plus a busy machine's timer lag
+  });
+
+  it('a late answer is dropped in its place: the next command still gets its own answer', async () => {
+    let sockets = 0;
+    const url = await script((socket) => {
+      sockets++;
+      let commands = 0;
+      socket.on('data', (d) => {
+        // Commands are small: one per write from this client, but count them by their array headers.
+        commands += d.toString('latin1').split('*2\r\n').length - 1;
+        if (commands === 2) socket.write(':1\r\n$6\r\nsecond\r\n'); // the first's answer, late, then the second's
+      });
+    });
+    const c = connection(url, { connectTimeoutMs: 300, commandTimeoutMs: 60 });
+    await c.connect();
+    const first = failure(c.get(Buffer.from('a')));
+    expect((await first).kind).toBe('timeout');
+    expect((await c.get(Buffer.from('b')))?.toString()).toBe('second');
+    expect(sockets).toBe(1);
+  });
+
+  it('a connection lost with commands in flight fails them as sent (outcome unknown), then reconnects', async () => {
+    let sockets = 0;
+    const url = await script((socket) => {
+      sockets++;
+      if (sockets === 1) socket.once('data', () => socket.destroy());
+      else socket.on('data', () => socket.write('+OK\r\n'));
+    });
+    const c = connection(url);
+    await c.connect();
+    const err = await failure(c.set(Buffer.from('k'), Buffer.from('v'), 0));
+    expect(err.kind).toBe('connection');
+    expect(err.sent).toBe(true);
+    await waitFor(() => c.ready, 2_000, 'the reconnect');
+    await c.set(Buffer.from('k'), Buffer.from('v'), 0);
+    expect(sockets).toBe(2);
+  });
+
+  it('garbage from the server closes the connection and fails what waited; nothing is misread', async () => {
+    let sockets = 0;
+    const url = await script((socket) => {
+      sockets++;
+      socket.on('data', () => socket.write(sockets === 1 ? '%2\r\n' : '$2\r\nok\r\n'));
+    });
+    const c = connection(url);
+    await c.connect();
+    const err = await failure(c.get(Buffer.from('k')));
+    expect(err.kind).toBe('connection');
+    await waitFor(() => c.ready, 2_000, 'the reconnect');
+    expect((await c.get(Buffer.from('k')))?.toString()).toBe('ok');
+  });
+
+  it('a server that never finishes the handshake is given up on after the connect timeout', async () => {
+    const url = await script(() => {}); // accepts, never answers AUTH
+    const c = connection(url.replace('redis://', 'redis://:pw@'), { connectTimeoutMs: 100, commandTimeoutMs: 100 });
+    const started = performance.now();
+    expect(await c.connect()).toBe(false);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('respSettingsFromUrl', () => {
+  const t = { connectTimeoutMs: 1, commandTimeoutMs: 2 };
+  it.each<[string, Partial<RespConnectionOptions> | null]>([
+    ['redis://127.0.0.1:6380', { host: '127.0.0.1', port: 6380, db: 0, tls: false }],
+    ['redis://localhost', { host: 'localhost', port: 6379 }],
+    ['rediss://u:p%40ss@h:1/2', { host: 'h', port: 1, username: 'u', password: 'p@ss', db: 2, tls: true }],
+    ['redis://:only@[::1]:7000', { host: '::1', port: 7000, username: undefined, password: 'only' }],
+    ['redis://h:1/?family=6', null], // options only ioredis reads: leave it all to ioredis
+    ['redis://h:1/db', null],
+    ['http://h:1', null],
+  ])('%s', (url, want) => {
+    const got = respSettingsFromUrl(url, t);
+    if (want === null) expect(got).toBeNull();
+    else expect(got).toMatchObject({ ...want, ...t });
+  });
+});
+
+describe('RedisStore on the lean connection', () => {
+  it('maps its failures to the typed RedisError codes the failure path branches on', async () => {
+    const own = await startLocalRedis();
+    const store = new RedisStore({
+      url: own.url,
+      clusterNodes: [],
+      keyPrefix: '',
+      connectTimeoutMs: 200,
+      commandTimeoutMs: 200,
+    });
+    try {
+      expect(await store.connect()).toBe(true);
+      await store.set(Buffer.from('k'), Buffer.from('v'), 0);
+      await store.client.hset('h', 'f', 'v');
+      await expect(store.get(Buffer.from('h'))).rejects.toMatchObject({ code: 'REDIS_REPLY' });
+      await own.kill();
+      await waitFor(() => !store.ready, 2_000, 'the store to notice Redis is gone');
+      const err = await store.get(Buffer.from('k')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RedisError);
+      expect((err as RedisError).code).toBe('REDIS_UNAVAILABLE');
+    } finally {
+      await store.close();
+      await own.stop();
+    }
+  });
+});
