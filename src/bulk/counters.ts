@@ -6,7 +6,7 @@ export type SkipReason =
   /** The sidecar's own `kmp:` keys. */
   | 'own_key'
   | 'lock_key'
-  /** Gone (deleted or expired) between SCAN and GET. */
+  /** Gone (deleted or expired) between SCAN and GET, or holding no string (a hash, a list: not a BagOStuff value). */
   | 'vanished'
   /** PHP false: BagOStuff reads it as a miss. */
   | 'false_value'

@@ -2,7 +2,7 @@
 // a Redis Cluster), one pattern at a time, with cursors that a checkpoint can save and a resumed run restore.
 // A key matched by several patterns belongs to the first of them only, so it is handled exactly once.
 import { Cluster, type Redis } from 'ioredis';
-import { type RedisStore, toRedisError } from '../redis/store.js';
+import { nullIfWrongType, type RedisStore, toRedisError } from '../redis/store.js';
 import { escapeGlob, globMatcher } from './glob.js';
 
 /** One master to SCAN: its id (`host:port`, or `redis` for a standalone server) and a client talking to it. */
@@ -149,7 +149,7 @@ export async function readKeys(
       const pttlMs = await store.client.pttl(full).catch((err: unknown) => {
         throw toRedisError('PTTL', err);
       });
-      reads.push({ value: await store.get(keys[i]!), pttlMs });
+      reads.push({ value: await store.get(keys[i]!).catch(nullIfWrongType), pttlMs });
     } else reads.push({ value: (value as Buffer | null) ?? null, pttlMs: Number(pttl) });
   }
   return reads;

@@ -37,9 +37,9 @@ export class RedisError extends Error {
 }
 
 export class RedisStore {
-  /** Everything but the data path's GET/SET/DEL, and those too on a Cluster or a URL only ioredis understands. */
+  /** Everything but GET/SET/DEL/MGET, and those too on a Cluster or a URL only ioredis understands. */
   readonly client: Redis | Cluster;
-  /** The lean connection for GET/SET/DEL on a standalone Redis (resp-connection.ts). */
+  /** The lean connection for GET/SET/DEL (and the bulk tools' MGET) on a standalone Redis (resp-connection.ts). */
   readonly #lean: RespConnection | null;
   readonly #prefix: Buffer;
   readonly #onCall: NonNullable<RedisStoreOptions['onCall']>;
@@ -116,8 +116,11 @@ export class RedisStore {
    * than a string reads as absent, as MGET answers it.
    */
   async getMany(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
+    if (keys.length === 0) return [];
     if (this.client instanceof Cluster)
       return Promise.all(keys.map((key) => this.get(key).catch(nullIfWrongType)));
+    const lean = this.#lean;
+    if (lean !== null) return this.#run('GET', () => lean.mget(keys.map((key) => this.key(key))));
     const client = this.client;
     return this.#run('GET', () => client.mgetBuffer(keys.map((key) => this.key(key))));
   }
@@ -140,7 +143,8 @@ export class RedisStore {
   }
 
   async ping(): Promise<void> {
-    await this.#run('PING', () => this.client.ping());
+    const lean = this.#lean;
+    await this.#run('PING', () => Promise.all([this.client.ping(), lean?.ping()]));
   }
 
   /**
@@ -184,8 +188,11 @@ export class RedisStore {
   }
 }
 
-/** A GET of a key holding a list, hash… fails with Redis's WRONGTYPE error reply (its first word is the code). */
-function nullIfWrongType(err: unknown): null {
+/**
+ * A GET of a key holding a list, hash… fails with Redis's WRONGTYPE error reply (its first word is the code): for the
+ * bulk tools such a key is absent, as MGET answers it. Any other failure is rethrown.
+ */
+export function nullIfWrongType(err: unknown): null {
   if (err instanceof RedisError && err.code === 'REDIS_REPLY' && /\bWRONGTYPE\b/.test(err.message))
     return null;
   throw err;

@@ -60,6 +60,18 @@ describe('copy', { timeout: 180_000 }, () => {
     expect(marker).toMatchObject({ keys_copied: 3000, keys_failed: 0, shards: { count: 1, done: [0] } });
   });
 
+  it('a matching key that holds no string (a hash, a list) is skipped, with or without --min-ttl', async () => {
+    await seedEcho(pair.redis, 10);
+    await pair.redis.hset('enwiki:echo:seen:hash', 'f', 'v');
+    await pair.redis.rpush('enwiki:echo:seen:list', 'a');
+    for (const flags of [[], ['--min-ttl', '60']]) {
+      const run = await copy(...flags);
+      expect(run.code, run.stderr).toBe(0);
+      expect(jsonReport(run)).toMatchObject({ scanned: 12, failed: 0, skipped_by: { vanished: 2 } });
+    }
+    expect(await pair.kask.get('enwiki:echo:seen:hash')).toBeNull();
+  });
+
   it('--dry-run writes nothing to either store and reports what it would copy', async () => {
     const keys = await seedEcho(pair.redis, 500);
     const before = (await pair.redis.keys('*')).sort();
