@@ -1,9 +1,9 @@
-// The sidecar's lean path to a standalone Redis for the three commands of its data path (GET, SET/SETEX, DEL): one
-// pipelined connection, replies matched in order, no per-command timer. ioredis stays for everything else (scripts,
-// scans, Cluster); on the request path its command objects, per-command timers and promise plumbing cost more than
-// the round trip itself (docs/hot-path.md). Behaves as the ioredis client did: commands fail fast while the
-// connection is down (no offline queue), it reconnects in the background with backoff, and every command ends by
-// its deadline.
+// The lean path to a standalone Redis for the data path's commands (GET, SET/SETEX, DEL; and MGET for the bulk
+// tools' batch reads): one pipelined connection, replies matched in order, no per-command timer. ioredis stays for
+// everything else (scripts, scans, Cluster); on the request path its command objects, per-command timers and promise
+// plumbing cost more than the round trip itself (docs/decisions/0011). Behaves as the ioredis client did: commands
+// fail fast while the connection is down (no offline queue), it reconnects in the background with backoff, and every
+// command ends by its deadline.
 import net from 'node:net';
 import tls from 'node:tls';
 import { INCOMPLETE, RespErrorReply, RespProtocolError, RespReader, type RespValue } from './resp-reader.js';
@@ -79,21 +79,24 @@ export class RespConnection {
   #pending: Pending[] = [];
   #head = 0;
   #ready = false;
+  #opened = false;
   #closed = false;
   #attempts = 0;
   #sweep: NodeJS.Timeout | null = null;
   #reconnect: NodeJS.Timeout | null = null;
-  #onFirstAttempt: ((ok: boolean) => void) | null = null;
+  /** connect() callers waiting for the outcome of the attempt under way. */
+  #waiters: Array<(ok: boolean) => void> = [];
 
   constructor(opts: RespConnectionOptions) {
     this.#opts = opts;
   }
 
-  /** Connects, waiting at most the connect timeout; a Redis that is down now is retried in the background. */
+  /** Connects, waiting for one attempt (connect and handshake); a Redis that is down is retried in the background. */
   connect(): Promise<boolean> {
     if (this.#ready) return Promise.resolve(true);
+    if (this.#closed) return Promise.resolve(false);
     return new Promise((resolve) => {
-      this.#onFirstAttempt = resolve;
+      this.#waiters.push(resolve);
       if (this.#socket === null && this.#reconnect === null) this.#open();
     });
   }
@@ -102,13 +105,24 @@ export class RespConnection {
     return this.#ready;
   }
 
+  /** ioredis's status words, for readiness messages. */
   get status(): string {
     if (this.#closed) return 'end';
-    return this.#ready ? 'ready' : this.#socket !== null ? 'connecting' : 'reconnecting';
+    if (this.#ready) return 'ready';
+    if (!this.#opened) return 'wait';
+    return this.#socket !== null ? 'connecting' : 'reconnecting';
   }
 
   get(key: Buffer): Promise<Buffer | null> {
     return this.#send(frame(['GET'], [key])) as Promise<Buffer | null>;
+  }
+
+  /** Several GETs in one command (the bulk tools' batch reads): a key holding no string reads as null. */
+  async mget(keys: readonly Buffer[]): Promise<(Buffer | null)[]> {
+    const reply = await this.#send(frame(['MGET'], keys));
+    if (!Array.isArray(reply) || reply.length !== keys.length)
+      throw new RespCommandError('connection', 'MGET answered something other than one value per key', true);
+    return reply as (Buffer | null)[];
   }
 
   /** SETEX with a TTL, plain SET when the TTL is 0 (no expiry), as RedisBagOStuff writes. */
@@ -124,11 +138,18 @@ export class RespConnection {
     await this.#send(frame(['DEL'], [key]));
   }
 
+  /** A round trip on this connection (readiness: the data path's own connection answers). */
+  async ping(): Promise<void> {
+    await this.#send(frame(['PING'], []));
+  }
+
   close(): void {
     this.#closed = true;
+    this.#ready = false;
     if (this.#reconnect !== null) clearTimeout(this.#reconnect);
     this.#reconnect = null;
-    this.#socket?.destroy();
+    if (this.#socket !== null) this.#drop(this.#socket);
+    this.#settleWaiters(false);
   }
 
   #send(bytes: Buffer): Promise<RespValue> {
@@ -149,14 +170,16 @@ export class RespConnection {
 
   #open(): void {
     const o = this.#opts;
+    this.#opened = true;
+    // TLS options as ioredis passes them for rediss:// (nothing but host and port), so both connections look alike.
     const socket = o.tls
-      ? tls.connect({ host: o.host, port: o.port, servername: net.isIP(o.host) ? undefined : o.host })
+      ? tls.connect({ host: o.host, port: o.port })
       : net.connect({ host: o.host, port: o.port });
     this.#socket = socket;
     this.#reader = new RespReader();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
-    const connectTimer = setTimeout(() => socket.destroy(), o.connectTimeoutMs);
+    const connectTimer = setTimeout(() => this.#drop(socket), o.connectTimeoutMs);
     socket.once(o.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(connectTimer);
       this.#handshake(socket);
@@ -169,31 +192,37 @@ export class RespConnection {
     });
   }
 
-  /** AUTH and SELECT, then ready. Their replies take the first places in the queue, before any command. */
+  /**
+   * AUTH and SELECT as the URL says, then PING: ready only once Redis has answered a command, so a Redis that
+   * accepts and refuses (max clients, loading its dataset, protected mode) is backed off from, as ioredis's ready
+   * check did. Their replies take the first places in the queue, before any command.
+   */
   #handshake(socket: net.Socket): void {
     const o = this.#opts;
-    const steps: Buffer[] = [];
-    if (o.password !== undefined)
-      steps.push(
-        frame(o.username !== undefined ? ['AUTH', o.username, o.password] : ['AUTH', o.password], []),
-      );
-    if (o.db !== 0) steps.push(frame(['SELECT', String(o.db)], []));
+    const steps: { bytes: Buffer; ignore?: RegExp }[] = [];
+    if (o.username !== undefined) steps.push({ bytes: frame(['AUTH', o.username, o.password ?? ''], []) });
+    else if (o.password !== undefined)
+      // As ioredis: a password given to a Redis that has none is only worth a warning, not a refusal.
+      steps.push({ bytes: frame(['AUTH', o.password], []), ignore: NO_PASSWORD_SET });
+    if (o.db !== 0) steps.push({ bytes: frame(['SELECT', String(o.db)], []) });
+    steps.push({ bytes: frame(['PING'], []) });
+    const deadline = deadlineFor(o.connectTimeoutMs);
     let left = steps.length;
-    if (left === 0) {
-      this.#becomeReady();
-      return;
-    }
+    const stepDone = (): void => {
+      if (--left === 0 && this.#socket === socket && !this.#closed) this.#becomeReady();
+    };
     for (const step of steps) {
       this.#pending.push({
-        resolve: () => {
-          if (--left === 0 && this.#socket === socket) this.#becomeReady();
+        resolve: stepDone,
+        reject: (err) => {
+          if (err.kind === 'reply' && step.ignore?.test(err.message)) stepDone();
+          // Refused (wrong password, loading, too many clients): close and retry later, never send unauthenticated.
+          else this.#drop(socket);
         },
-        // A refused AUTH or SELECT: close and retry later (as ioredis does), never send commands unauthenticated.
-        reject: () => socket.destroy(),
-        deadline: deadlineFor(o.connectTimeoutMs),
+        deadline,
         done: false,
       });
-      socket.write(step);
+      socket.write(step.bytes);
     }
     this.#watch();
   }
@@ -201,7 +230,7 @@ export class RespConnection {
   #becomeReady(): void {
     this.#ready = true;
     this.#attempts = 0;
-    this.#settleFirstAttempt(true);
+    this.#settleWaiters(true);
   }
 
   #onData(socket: net.Socket, chunk: Buffer): void {
@@ -213,13 +242,13 @@ export class RespConnection {
         reply = this.#reader.next();
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err;
-        socket.destroy();
+        this.#drop(socket);
         return;
       }
       if (reply === INCOMPLETE) return;
       const waiting = this.#pending[this.#head];
       if (waiting === undefined) {
-        socket.destroy(); // a reply nobody asked for: the stream is out of step
+        this.#drop(socket); // a reply nobody asked for: the stream is out of step
         return;
       }
       this.#shift();
@@ -227,6 +256,7 @@ export class RespConnection {
       waiting.done = true;
       if (reply instanceof RespErrorReply) waiting.reject(new RespCommandError('reply', reply.message, true));
       else waiting.resolve(reply);
+      if (this.#socket !== socket) return; // a handshake step gave up on this connection
     }
   }
 
@@ -241,6 +271,19 @@ export class RespConnection {
     }
   }
 
+  /**
+   * Gives a connection up at once: not ready from this moment (later commands fail unsent), and reset, so that
+   * commands still in Node's or the kernel's send buffer are discarded rather than reaching Redis late.
+   */
+  #drop(socket: net.Socket): void {
+    if (this.#socket === socket) this.#ready = false;
+    if (socket.destroyed) return;
+    // A reset needs a connected TCP handle: a connect still under way (or TLS, whose bytes are already encrypted
+    // into the TCP stream) is simply closed.
+    if (socket.connecting || socket instanceof tls.TLSSocket) socket.destroy();
+    else socket.resetAndDestroy();
+  }
+
   #onClose(socket: net.Socket): void {
     if (this.#socket !== socket) return;
     this.#socket = null;
@@ -253,7 +296,7 @@ export class RespConnection {
       p.done = true;
       p.reject(new RespCommandError('connection', 'Redis connection lost with the command in flight', true));
     }
-    this.#settleFirstAttempt(false);
+    this.#settleWaiters(false);
     if (this.#closed) return;
     const delay = Math.min(50 * 2 ** Math.min(this.#attempts++, 6), 2_000);
     this.#reconnect = setTimeout(() => {
@@ -263,10 +306,10 @@ export class RespConnection {
     this.#reconnect.unref();
   }
 
-  #settleFirstAttempt(ok: boolean): void {
-    const settle = this.#onFirstAttempt;
-    this.#onFirstAttempt = null;
-    settle?.(ok);
+  #settleWaiters(ok: boolean): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const settle of waiters) settle(ok);
   }
 
   /** Keeps the sweep running while anything waits for a reply. */
@@ -276,22 +319,30 @@ export class RespConnection {
     this.#sweep.unref();
   }
 
-  /** Fails commands past their deadline; their replies keep their places in the queue and are dropped on arrival. */
+  /**
+   * A command past its deadline fails with a timeout and takes its connection down with it (as a Kask call does in
+   * the pool): replies come in order, so everything behind it is late too, and a reset keeps what is still unsent
+   * from reaching Redis later, where a write that MediaWiki was told failed could overwrite a newer one.
+   */
   #check(): void {
-    const now = performance.now();
-    for (let i = this.#head; i < this.#pending.length; i++) {
-      const p = this.#pending[i]!;
-      if (p.deadline > now) break; // deadlines only grow along the queue (handshake steps come first)
-      if (p.done) continue;
-      p.done = true;
-      p.reject(new RespCommandError('timeout', 'Redis command timed out', true));
-    }
-    if (this.#head === this.#pending.length && this.#sweep !== null) {
-      clearInterval(this.#sweep);
+    const first = this.#pending[this.#head];
+    if (first === undefined) {
+      if (this.#sweep !== null) clearInterval(this.#sweep);
       this.#sweep = null;
+      return;
     }
+    if (first.deadline > performance.now()) return; // deadlines only grow along the queue
+    const socket = this.#socket;
+    if (!first.done) {
+      first.done = true;
+      first.reject(new RespCommandError('timeout', 'Redis command timed out', true));
+    }
+    if (socket !== null) this.#drop(socket);
   }
 }
+
+/** The error a Redis without a password answers AUTH with (ioredis carries on after it, and so do we). */
+const NO_PASSWORD_SET = /no password is set|without any password configured/i;
 
 function deadlineFor(timeoutMs: number): number {
   return (Math.floor(performance.now() / SWEEP_MS) + 1) * SWEEP_MS + timeoutMs;

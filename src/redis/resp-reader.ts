@@ -29,25 +29,45 @@ const MAX_LINE_BYTES = 64 * 1024;
 export class RespReader {
   #buf: Buffer = Buffer.alloc(0);
   #pos = 0;
+  /** Chunks held back while a known-long bulk string arrives, joined once it is all there (not once per chunk). */
+  #held: Buffer[] = [];
+  #heldBytes = 0;
+  /** Bytes (from #pos) the incomplete reply needs at least, when a bulk header said so; 0 = unknown. */
+  #need = 0;
+  /** Where the bulk string being read ends (with its CRLF), set by #read when it runs out of bytes. */
+  #wanted = 0;
 
   /** Adds bytes read from the socket. The reader keeps references to them (bulk replies are views, not copies). */
   feed(chunk: Buffer): void {
-    if (this.#pos >= this.#buf.length) this.#buf = chunk;
-    else this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), chunk]);
+    if (this.#need > 0 && this.buffered + chunk.length < this.#need) {
+      this.#held.push(chunk);
+      this.#heldBytes += chunk.length;
+      return;
+    }
+    if (this.#pos >= this.#buf.length && this.#held.length === 0) this.#buf = chunk;
+    else this.#buf = Buffer.concat([this.#buf.subarray(this.#pos), ...this.#held, chunk]);
     this.#pos = 0;
+    this.#held = [];
+    this.#heldBytes = 0;
+    this.#need = 0;
   }
 
   /** The next complete reply, or INCOMPLETE. Throws RespProtocolError on bytes that are not RESP2. */
   next(): RespValue | typeof INCOMPLETE {
+    if (this.#need > 0) return INCOMPLETE;
     const start = this.#pos;
+    this.#wanted = 0;
     const value = this.#read(0);
-    if (value === INCOMPLETE) this.#pos = start;
+    if (value === INCOMPLETE) {
+      this.#pos = start;
+      this.#need = this.#wanted > 0 ? this.#wanted - start : 0;
+    }
     return value;
   }
 
   /** Bytes held that no complete reply has used yet. */
   get buffered(): number {
-    return this.#buf.length - this.#pos;
+    return this.#buf.length - this.#pos + this.#heldBytes;
   }
 
   #read(depth: number): RespValue | typeof INCOMPLETE {
@@ -77,7 +97,10 @@ export class RespReader {
         if (length < 0 || length > MAX_BULK_BYTES) throw new RespProtocolError(`bad bulk length ${length}`);
         const dataStart = lineEnd + 2;
         const dataEnd = dataStart + length;
-        if (buf.length < dataEnd + 2) return INCOMPLETE;
+        if (buf.length < dataEnd + 2) {
+          this.#wanted = dataEnd + 2;
+          return INCOMPLETE;
+        }
         if (buf[dataEnd] !== CR || buf[dataEnd + 1] !== LF)
           throw new RespProtocolError('bulk string not followed by CRLF');
         this.#pos = dataEnd + 2;
@@ -119,12 +142,12 @@ export class RespReader {
   }
 }
 
-/** A RESP integer: optional '-', then 1..18 digits (exact in a double), nothing else. */
+/** A RESP integer: optional '-', then 1..19 digits (an int64; past 2^53 it is rounded, which no reply of ours reaches). */
 function parseInteger(buf: Buffer, start: number, end: number): number {
   let i = start;
   const negative = buf[i] === 0x2d;
   if (negative) i++;
-  if (i === end || end - i > 18) throw new RespProtocolError('bad integer in reply');
+  if (i === end || end - i > 19) throw new RespProtocolError('bad integer in reply');
   let n = 0;
   for (; i < end; i++) {
     const digit = buf[i]! - 0x30;

@@ -31,7 +31,10 @@ afterEach(() => {
   for (const c of open.splice(0)) c.close();
 });
 
-function connection(url: string, timeouts = { connectTimeoutMs: 300, commandTimeoutMs: 150 }): RespConnection {
+function connection(
+  url: string,
+  timeouts = { connectTimeoutMs: 300, commandTimeoutMs: 150 },
+): RespConnection {
   const settings = respSettingsFromUrl(url, timeouts);
   if (settings === null) throw new Error(`not a lean URL: ${url}`);
   const c = new RespConnection(settings);
@@ -64,6 +67,17 @@ describe('RespConnection against redis-server', () => {
     await c.del(key);
     expect(await admin.exists(key)).toBe(0);
     await c.del(key); // deleting what is gone is fine
+  });
+
+  it('MGET answers one value per key, null for a missing key or one holding something else', async () => {
+    const c = connection(server.url);
+    await c.connect();
+    await admin.set('kmp:test:m1', 'one');
+    await admin.hset('kmp:test:mhash', 'f', 'v');
+    const got = await c.mget(
+      ['kmp:test:m1', 'kmp:test:missing', 'kmp:test:mhash'].map((k) => Buffer.from(k)),
+    );
+    expect(got).toEqual([Buffer.from('one'), null, null]);
   });
 
   it('keeps replies in step when many commands are in flight at once', async () => {
@@ -118,6 +132,27 @@ describe('RespConnection against redis-server', () => {
     }
   });
 
+  it('a password for a Redis that has none is not a refusal (as ioredis): ready, and commands work', async () => {
+    const c = connection(`redis://:unneeded@127.0.0.1:${server.port}`);
+    expect(await c.connect()).toBe(true);
+    await c.set(Buffer.from('kmp:test:nopass'), Buffer.from('yes'), 60);
+    expect(await admin.get('kmp:test:nopass')).toBe('yes');
+  });
+
+  it('a user named without a password authenticates as that user (AUTH user ""), as ioredis does', async () => {
+    await admin.call('ACL', 'SETUSER', 'kmp-nopass', 'on', 'nopass', '~kmp:test:*', '+@all');
+    try {
+      const c = connection(`redis://kmp-nopass@127.0.0.1:${server.port}`);
+      expect(await c.connect()).toBe(true);
+      await c.set(Buffer.from('kmp:test:as-user'), Buffer.from('yes'), 60);
+      // The user may only touch kmp:test:*: a NOPERM for another key proves the connection runs as that user.
+      const err = await failure(c.get(Buffer.from('elsewhere')));
+      expect(err.message).toMatch(/^NOPERM/);
+    } finally {
+      await admin.call('ACL', 'DELUSER', 'kmp-nopass');
+    }
+  });
+
   it('fails fast while Redis is down (never sent) and is back by itself when Redis is', async () => {
     const own = await startLocalRedis();
     try {
@@ -142,7 +177,10 @@ describe('RespConnection against redis-server', () => {
 
 /** A loopback server that reads commands and does with each connection what the test says. */
 async function scripted(onConnection: (socket: Socket) => void): Promise<{ url: string; server: Server }> {
-  const srv = createServer(onConnection);
+  const srv = createServer((socket) => {
+    socket.on('error', () => {}); // the client resets connections it gives up on
+    onConnection(socket);
+  });
   srv.listen(0, '127.0.0.1');
   await once(srv, 'listening');
   return { url: `redis://127.0.0.1:${(srv.address() as AddressInfo).port}`, server: srv };
@@ -160,7 +198,9 @@ describe('RespConnection against scripted servers', () => {
   };
 
   it('a command with no answer fails as a timeout, no earlier than its deadline and within a slot of it', async () => {
-    const url = await script(() => {}); // reads, never answers
+    const url = await script((socket) => {
+      socket.on('data', (d) => d.toString('latin1').includes('PING') && socket.write('+PONG\r\n')); // nothing else
+    });
     const c = connection(url, { connectTimeoutMs: 300, commandTimeoutMs: 100 });
     await c.connect();
     const started = performance.now();
@@ -172,31 +212,40 @@ describe('RespConnection against scripted servers', () => {
     expect(took).toBeLessThan(100 + 25 + 100); // one slot, plus a busy machine's timer lag
   });
 
-  it('a late answer is dropped in its place: the next command still gets its own answer', async () => {
+  it('a command past its deadline fails as a timeout and resets its connection; the next goes on a fresh one', async () => {
     let sockets = 0;
+    const resets: string[] = [];
     const url = await script((socket) => {
-      sockets++;
-      let commands = 0;
+      const n = ++sockets;
+      socket.on('error', (err: NodeJS.ErrnoException) => resets.push(`${n}:${err.code}`));
       socket.on('data', (d) => {
-        // Commands are small: one per write from this client, but count them by their array headers.
-        commands += d.toString('latin1').split('*2\r\n').length - 1;
-        if (commands === 2) socket.write(':1\r\n$6\r\nsecond\r\n'); // the first's answer, late, then the second's
+        const text = d.toString('latin1');
+        if (text.includes('PING')) socket.write('+PONG\r\n');
+        else if (n > 1) socket.write('$6\r\nsecond\r\n'); // the first connection never answers a GET
       });
     });
     const c = connection(url, { connectTimeoutMs: 300, commandTimeoutMs: 60 });
     await c.connect();
-    const first = failure(c.get(Buffer.from('a')));
-    expect((await first).kind).toBe('timeout');
+    const err = await failure(c.get(Buffer.from('a')));
+    expect(err.kind).toBe('timeout');
+    expect(c.ready).toBe(false); // given up at once: nothing more is written to it
+    await waitFor(() => resets.length > 0, 2_000, 'the reset to reach the server');
+    expect(resets[0]).toBe('1:ECONNRESET'); // reset, not closed: unsent bytes are discarded, never delivered late
+    await waitFor(() => c.ready, 2_000, 'the reconnect');
     expect((await c.get(Buffer.from('b')))?.toString()).toBe('second');
-    expect(sockets).toBe(1);
+    expect(sockets).toBe(2);
   });
 
   it('a connection lost with commands in flight fails them as sent (outcome unknown), then reconnects', async () => {
     let sockets = 0;
     const url = await script((socket) => {
       sockets++;
-      if (sockets === 1) socket.once('data', () => socket.destroy());
-      else socket.on('data', () => socket.write('+OK\r\n'));
+      const first = sockets === 1;
+      socket.on('data', (d) => {
+        if (d.toString('latin1').includes('PING')) socket.write('+PONG\r\n');
+        else if (first) socket.destroy();
+        else socket.write('+OK\r\n');
+      });
     });
     const c = connection(url);
     await c.connect();
@@ -212,7 +261,11 @@ describe('RespConnection against scripted servers', () => {
     let sockets = 0;
     const url = await script((socket) => {
       sockets++;
-      socket.on('data', () => socket.write(sockets === 1 ? '%2\r\n' : '$2\r\nok\r\n'));
+      const first = sockets === 1;
+      socket.on('data', (d) => {
+        if (d.toString('latin1').includes('PING')) socket.write('+PONG\r\n');
+        else socket.write(first ? '%2\r\n' : '$2\r\nok\r\n');
+      });
     });
     const c = connection(url);
     await c.connect();
@@ -222,9 +275,48 @@ describe('RespConnection against scripted servers', () => {
     expect((await c.get(Buffer.from('k')))?.toString()).toBe('ok');
   });
 
+  it.each([
+    ['has too many clients', '-ERR max number of clients reached\r\n'],
+    ['is loading its dataset', '-LOADING Redis is loading the dataset in memory\r\n'],
+  ])('a server that accepts but %s is never ready, and is backed off from', async (_, refusal) => {
+    let sockets = 0;
+    const url = await script((socket) => {
+      sockets++;
+      socket.on('data', () => socket.write(refusal));
+    });
+    const c = connection(url);
+    expect(await c.connect()).toBe(false);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(c.ready).toBe(false);
+    // 50, 100, 200, 400 ms… between attempts: a handful in a second, not one every 50 ms.
+    expect(sockets).toBeGreaterThanOrEqual(2);
+    expect(sockets).toBeLessThanOrEqual(6);
+  });
+
+  it('connect() twice: both settle; close() settles a waiting connect() and a later one answers false', async () => {
+    let sockets = 0;
+    const url = await script((socket) => {
+      sockets++;
+      socket.on('data', () => socket.write('-ERR max number of clients reached\r\n'));
+    });
+    const c = connection(url);
+    expect(await Promise.all([c.connect(), c.connect()])).toEqual([false, false]);
+    const waiting = c.connect(); // the next attempt is scheduled, not under way
+    c.close();
+    expect(await waiting).toBe(false);
+    expect(await c.connect()).toBe(false);
+    const opened = sockets;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(sockets).toBe(opened); // closed for good: no reconnecting
+    expect(c.status).toBe('end');
+  });
+
   it('a server that never finishes the handshake is given up on after the connect timeout', async () => {
     const url = await script(() => {}); // accepts, never answers AUTH
-    const c = connection(url.replace('redis://', 'redis://:pw@'), { connectTimeoutMs: 100, commandTimeoutMs: 100 });
+    const c = connection(url.replace('redis://', 'redis://:pw@'), {
+      connectTimeoutMs: 100,
+      commandTimeoutMs: 100,
+    });
     const started = performance.now();
     expect(await c.connect()).toBe(false);
     expect(performance.now() - started).toBeLessThan(1_000);

@@ -2,7 +2,7 @@
 // replies sent, in order; arbitrary bytes only ever end in a protocol error or a wait for more, never a crash, a
 // wrong reply or an endless loop. And the command framing, read back as the RESP it must be.
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { frame } from '../../src/redis/resp-connection.js';
 import {
   INCOMPLETE,
@@ -28,7 +28,10 @@ const model: fc.Arbitrary<Model> = fc.letrec<{ m: Model }>((tie) => ({
     { depthSize: 'small', withCrossShrink: true },
     line.map((v) => ({ t: 'simple' as const, v })),
     line.map((v) => ({ t: 'error' as const, v })),
-    fc.maxSafeInteger().filter((n) => Math.abs(n) < 1e18).map((v) => ({ t: 'int' as const, v })),
+    fc
+      .maxSafeInteger()
+      .filter((n) => Math.abs(n) < 1e18)
+      .map((v) => ({ t: 'int' as const, v })),
     fc.uint8Array({ maxLength: 300 }).map((v) => ({ t: 'bulk' as const, v })),
     fc.constant({ t: 'nullBulk' as const }),
     fc.constant({ t: 'nullArray' as const }),
@@ -98,17 +101,21 @@ function readAll(reader: RespReader): RespValue[] {
 describe('RespReader', () => {
   it('yields exactly the replies sent, in order, however the bytes are split', () => {
     fc.assert(
-      fc.property(fc.array(model, { maxLength: 8 }), fc.array(fc.nat(), { maxLength: 12 }), (replies, cuts) => {
-        const bytes = Buffer.concat(replies.map(encode));
-        const reader = new RespReader();
-        const got: RespValue[] = [];
-        for (const c of chunks(bytes, cuts)) {
-          reader.feed(Buffer.from(c)); // a fresh buffer per read, as the socket gives
-          got.push(...readAll(reader));
-        }
-        expect(got).toEqual(replies.map(expected));
-        expect(reader.buffered).toBe(0);
-      }),
+      fc.property(
+        fc.array(model, { maxLength: 8 }),
+        fc.array(fc.nat(), { maxLength: 12 }),
+        (replies, cuts) => {
+          const bytes = Buffer.concat(replies.map(encode));
+          const reader = new RespReader();
+          const got: RespValue[] = [];
+          for (const c of chunks(bytes, cuts)) {
+            reader.feed(Buffer.from(c)); // a fresh buffer per read, as the socket gives
+            got.push(...readAll(reader));
+          }
+          expect(got).toEqual(replies.map(expected));
+          expect(reader.buffered).toBe(0);
+        },
+      ),
       runs(500),
     );
   });
@@ -132,7 +139,21 @@ describe('RespReader', () => {
     const respish = fc
       .array(
         fc.oneof(
-          fc.constantFrom('+', '-', ':', '$', '*', '\r', '\n', '\r\n', '-1', '0', '9', '$-2\r\n', '*99999999\r\n'),
+          fc.constantFrom(
+            '+',
+            '-',
+            ':',
+            '$',
+            '*',
+            '\r',
+            '\n',
+            '\r\n',
+            '-1',
+            '0',
+            '9',
+            '$-2\r\n',
+            '*99999999\r\n',
+          ),
           fc.string({ maxLength: 4 }),
         ),
         { maxLength: 20 },
@@ -163,12 +184,32 @@ describe('RespReader', () => {
     ['a bulk without its CRLF', '$2\r\nabXY'],
     ['a non-numeric length', '$x\r\n'],
     ['an empty integer', ':\r\n'],
-    ['an integer past 18 digits', ':1234567890123456789\r\n'],
+    ['an integer past 19 digits', ':12345678901234567890\r\n'],
     ['arrays nested too deep', `${'*1\r\n'.repeat(20)}:1\r\n`],
   ])('refuses %s', (_, bytes) => {
     const reader = new RespReader();
     reader.feed(Buffer.from(bytes, 'latin1'));
     expect(() => readAll(reader)).toThrow(RespProtocolError);
+  });
+
+  it('joins a long bulk string once it is all there, not once per chunk (no quadratic copying)', () => {
+    const value = Buffer.alloc(4 * 1024 * 1024, 7);
+    const bytes = Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n+OK\r\n')]);
+    const reader = new RespReader();
+    const concat = vi.spyOn(Buffer, 'concat');
+    try {
+      const got: RespValue[] = [];
+      for (let at = 0; at < bytes.length; at += 4096) {
+        reader.feed(bytes.subarray(at, at + 4096));
+        got.push(...readAll(reader));
+      }
+      expect(got).toHaveLength(2);
+      expect((got[0] as Buffer).equals(value)).toBe(true); // (toEqual would compare 4 MB byte by byte, slowly)
+      expect(got[1]).toBe('OK');
+      expect(concat.mock.calls.length).toBeLessThanOrEqual(3);
+    } finally {
+      concat.mockRestore();
+    }
   });
 
   it('refuses a header line that never ends instead of buffering it forever', () => {
@@ -193,7 +234,10 @@ describe('frame', () => {
           const reader = new RespReader();
           reader.feed(bytes);
           const got = reader.next();
-          expect(got).toEqual([...words.map((w) => Buffer.from(w, 'utf8')), ...args.map((a) => Buffer.from(a))]);
+          expect(got).toEqual([
+            ...words.map((w) => Buffer.from(w, 'utf8')),
+            ...args.map((a) => Buffer.from(a)),
+          ]);
           expect(reader.buffered).toBe(0);
         },
       ),
