@@ -33,11 +33,13 @@ import {
   rateTable,
   type TargetCheck,
   type ThroughputRun,
+  table,
   targetLines,
   throughputTable,
 } from './lib/report.js';
 import {
   BASE,
+  deployedNodeOptions,
   expectValue,
   KEY_PATH,
   REDIS_VALUE,
@@ -62,6 +64,8 @@ const HELP = `Usage: npm run bench [-- options]
   --baseline DIR    also run DIR's build (a checkout of another commit, built) as "baseline" sidecar rows
   --json FILE       also write every raw number to FILE
   --profile         instead: the sidecar (migration) under node --cpu-prof at max load, summarised
+  --soak MINUTES    instead: the sidecar (migration) at saturation for MINUTES (each minute 40 s Kask hits, 10 s
+                    fallback hits, 10 s writes), its RSS after every minute; on Node 24 only unless --no-node24
   --help`;
 
 const { values: opt } = parseArgs({
@@ -76,6 +80,7 @@ const { values: opt } = parseArgs({
     json: { type: 'string' },
     baseline: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    soak: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -128,7 +133,9 @@ function binaries(): { nginx: string; wrk: string; redis: string } {
 
 const TMP = mkdtempSync(join(tmpdir(), 'kmp-bench-'));
 onCleanup(async () => rmSync(TMP, { recursive: true, force: true }));
-installExitHandlers(300 + (quietBudgetS + ROUNDS * 30 * (WARMUP + DURATION + 6)) * 1.5);
+installExitHandlers(
+  300 + (quietBudgetS + ROUNDS * 30 * (WARMUP + DURATION + 6)) * 1.5 + Number(opt.soak ?? 0) * 60 * 1.5,
+);
 
 const extraPids = new Set<number>();
 const ourPids = (): number[] => [process.pid, ...extraPids, ...running().map((r) => r.pid)];
@@ -180,6 +187,7 @@ async function main(): Promise<void> {
       `wrk -t1 -c${CONNECTIONS}; fixed rate ${RATE} req/s; ${WARMUP}+${DURATION} s per run; ${ROUNDS} round(s)`,
   );
   say(`build: ${buildIdentity()}`);
+  say(`sidecars run with the deployed Node options: ${deployedNodeOptions().join(' ') || '(none)'}`);
 
   const emu = await startEmulator(machineNode.path);
   const post = await fetch(emu.origin + KEY_PATH, { method: 'POST', body: VALUE });
@@ -193,6 +201,8 @@ async function main(): Promise<void> {
   await redis.connect();
 
   if (opt.profile) return profileMode(emu, localRedis.url, redis, bins.wrk, nodes);
+  if (opt.soak !== undefined)
+    return soakMode(emu, localRedis.url, redis, bins.wrk, nodes.at(-1)!, num('soak', opt.soak));
 
   const nginx = await startNginx(bins.nginx, emu.origin, TMP);
   for (const pid of nginx.pids) extraPids.add(pid);
@@ -444,6 +454,117 @@ async function profileMode(
     }
   }
   say(`\nprofiles kept in ${dir} (Chrome DevTools › Performance, or dist-bench/bench/profile-summary.js)`);
+}
+
+/** One minute of the soak: mostly Kask hits, some fallback hits and writes, so every path's memory is exercised. */
+const SOAK_MINUTE: Array<{ load: Load; seconds: number }> = [
+  { load: 'hits', seconds: 40 },
+  { load: 'fallback', seconds: 10 },
+  { load: 'writes', seconds: 10 },
+];
+/** The issue's memory target: RSS under this after the soak, and no growth from minute 1 to the end. */
+const SOAK_RSS_LIMIT_MB = 150;
+/** Growth from minute 1 to the last minute within this is noise (heap sizing, allocator), not a leak. */
+const SOAK_GROWTH_TOLERANCE_MB = 5;
+
+/** The sidecar in migration at saturation for `minutes`, its RSS sampled at the end of every minute. */
+async function soakMode(
+  emu: Target,
+  redisUrl: string,
+  redis: Redis,
+  wrk: string,
+  node: { label: string; path: string },
+  minutes: number,
+): Promise<void> {
+  const target = await startSidecar(
+    {
+      name: `soak-${node.label}`,
+      phase: 'migration',
+      backfill: true,
+      kaskUrl: emu.origin + BASE,
+      redisUrl,
+      node: node.path,
+    },
+    TMP,
+  );
+  const pid = target.pids[0]!;
+  say(
+    `Soak: sidecar migration on Node ${node.label}, ${minutes} minute(s) at saturation (wrk, ${CONNECTIONS} connections)`,
+  );
+  const rows: string[][] = [];
+  const rss: number[] = [];
+  for (let minute = 1; minute <= minutes; minute++) {
+    let requests = 0;
+    let errors = 0;
+    for (const { load, seconds } of SOAK_MINUTE) {
+      let shape: WrkShape;
+      if (load === 'hits') shape = { kind: 'static', url: target.origin + KEY_PATH };
+      else if (load === 'writes') {
+        shape = {
+          kind: 'writes',
+          origin: target.origin,
+          prefix: WRITE_PATH_PREFIX,
+          from: writeNext,
+          value: VALUE,
+        };
+        writeNext += 2_000_000;
+      } else {
+        await ensureFallbackKeys(redis, seconds * 15_000);
+        shape = { kind: 'distinct-reads', origin: target.origin, prefix: FALLBACK_PATH_PREFIX, from: fbNext };
+      }
+      const w = await runWrk(wrk, shape, seconds, CONNECTIONS);
+      if (load === 'fallback') fbNext += w.requests + CONNECTIONS + 10;
+      requests += w.requests;
+      errors += w.errors;
+    }
+    const mb = rssMb(pid);
+    const heap = await heapMb(target.origin);
+    rss.push(mb);
+    rows.push([
+      String(minute),
+      f0(requests / 60),
+      String(errors),
+      f0(mb),
+      f0(heap.used),
+      f0(heap.old),
+      f0(heap.young),
+    ]);
+    note(`soak minute ${minute}/${minutes}: ${f0(requests / 60)} req/s, RSS ${f0(mb)} MB\n`);
+  }
+  say(
+    table(['minute', 'req/s', 'errors', 'RSS MB', 'heap used MB', 'old space used MB', 'young gen MB'], rows),
+  );
+  const last = rss.at(-1)!;
+  const growth = last - rss[0]!;
+  say(`\nIssue targets (Node ${node.label}):`);
+  say(
+    targetLines([
+      { what: `RSS MB after ${minutes} minute(s)`, value: last, limit: SOAK_RSS_LIMIT_MB, kind: 'max' },
+      {
+        what: `RSS growth MB, minute 1 to ${minutes}`,
+        value: growth,
+        limit: SOAK_GROWTH_TOLERANCE_MB,
+        kind: 'max',
+      },
+    ]),
+  );
+}
+
+/** The sidecar's own V8 heap figures (its /metrics): what is live, and how much the young generation reserves. */
+async function heapMb(origin: string): Promise<{ used: number; old: number; young: number }> {
+  const text = await (await fetch(`${origin}/metrics`)).text();
+  const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+  return {
+    used: value(/^nodejs_heap_size_used_bytes (\S+)$/m),
+    old: value(/^nodejs_heap_space_size_used_bytes\{space="old"\} (\S+)$/m),
+    young: value(/^nodejs_heap_space_size_total_bytes\{space="new"\} (\S+)$/m),
+  };
+}
+
+/** Resident set size of a process, from /proc/<pid>/status. */
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
 function buildIdentity(): string {

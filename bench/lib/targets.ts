@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 import { freePort } from '../../src/redis/local-server.js';
 import { childrenOf } from './cpu.js';
 import { announcedPort, start, type Tracked, waitForOutput } from './processes.js';
@@ -62,7 +63,30 @@ export interface SidecarSpec {
   root?: string;
 }
 
-/** A sidecar configured as in production apart from addresses (info logs, metrics on, default timeouts/pools). */
+/**
+ * The Node options the sidecar is deployed with (NODE_OPTIONS of its container in
+ * deploy/kubernetes/sidecar/sidecar-patch.yaml), so the bench measures it as it runs; read, not copied, so they
+ * cannot drift apart.
+ */
+export function deployedNodeOptions(): string[] {
+  const patch = parseYaml(
+    readFileSync(join(ROOT, 'deploy/kubernetes/sidecar/sidecar-patch.yaml'), 'utf8'),
+  ) as {
+    spec: {
+      template: {
+        spec: { containers: Array<{ name: string; env?: Array<{ name: string; value?: string }> }> };
+      };
+    };
+  };
+  const container = patch.spec.template.spec.containers.find((c) => c.name === 'kask-migration-proxy');
+  const value = container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  return value.split(/\s+/).filter(Boolean);
+}
+
+/**
+ * A sidecar configured as in production apart from addresses (info logs, metrics on, default timeouts/pools), run
+ * with the deployed Node options.
+ */
 export async function startSidecar(spec: SidecarSpec, tmp: string): Promise<Target> {
   const port = await freePort();
   const config = join(tmp, `${spec.name.replace(/[^a-z0-9-]+/gi, '_')}.yaml`);
@@ -88,6 +112,7 @@ export async function startSidecar(spec: SidecarSpec, tmp: string): Promise<Targ
     ].join('\n'),
   );
   const rec = start(`sidecar ${spec.name}`, spec.node, [
+    ...deployedNodeOptions(),
     ...(spec.nodeArgs ?? []),
     spec.root ? binOf(spec.root) : BIN,
     'serve',

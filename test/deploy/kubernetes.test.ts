@@ -198,6 +198,12 @@ describe.skipIf(unavailable !== null)('deploy/kubernetes (example overlay)', () 
     expect(podOf(job).securityContext?.fsGroup).toBe(IMAGE_UID);
   });
 
+  it("the sidecar caps V8's young generation too: uncapped it reached 200 MB+ at saturation (bench --soak)", () => {
+    const env = sidecar().env ?? [];
+    expect(env.find((e) => e.name === 'NODE_OPTIONS')?.value).toMatch(/--max-semi-space-size=\d+/);
+    expect(sidecar().resources?.limits?.memory).toBe('256Mi');
+  });
+
   it("the copy Job caps V8's young generation, which Node 24 sizes for the host and not the pod", () => {
     const job = copyJob();
     const env = containerOf(podOf(job), 'copy').env ?? [];
