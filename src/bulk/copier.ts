@@ -313,8 +313,9 @@ export class Copier {
       if (ts !== null && ts < s.sinceTs) return this.#skip('too_old');
     }
     this.#checkKaskReachable();
-    await this.#pacer.ready();
-    await this.#rate.acquire();
+    // Per key: wait only when there is something to wait for (an await each would cost two promises a key).
+    if (this.#pacer.paused) await this.#pacer.ready();
+    if (!this.#rate.tryAcquire()) await this.#rate.acquire();
     const present = await this.#kaskHas(key);
     if (present === null) return this.#fail(key);
     if (present) return this.#skip('present');

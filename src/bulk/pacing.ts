@@ -12,6 +12,12 @@ export class RateLimiter {
     this.#bucket = perSecond > 0 ? new TokenBucket(perSecond) : null;
   }
 
+  /** Takes a token if one is there now (always, without a limit): the common case costs no promise. */
+  tryAcquire(): boolean {
+    const bucket = this.#bucket;
+    return bucket === null || bucket.take(1) > 0;
+  }
+
   async acquire(): Promise<void> {
     const bucket = this.#bucket;
     if (!bucket) return;
@@ -73,6 +79,11 @@ export class Pacer {
 
   get state(): PacerState {
     return this.#state;
+  }
+
+  /** A backoff pause is on: `ready()` would wait. */
+  get paused(): boolean {
+    return this.#pauseUntil > this.#o.now();
   }
 
   /** Resolves once any backoff pause is over. */
