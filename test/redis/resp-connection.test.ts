@@ -196,11 +196,22 @@ describe('RespConnection against scripted servers', () => {
     servers.push(s.server);
     return s.url;
   };
+  /** A scripted server that answers the handshake's PING itself and hands every other command to `onCommand`, with
+   * the number of its connection (1 for the first). */
+  const redisLike = async (onCommand: (socket: Socket, connection: number) => void) => {
+    let connections = 0;
+    const url = await script((socket) => {
+      const n = ++connections;
+      socket.on('data', (d) => {
+        if (d.toString('latin1').includes('PING')) socket.write('+PONG\r\n');
+        else onCommand(socket, n);
+      });
+    });
+    return { url, connections: () => connections };
+  };
 
   it('a command with no answer fails as a timeout, no earlier than its deadline and within a slot of it', async () => {
-    const url = await script((socket) => {
-      socket.on('data', (d) => d.toString('latin1').includes('PING') && socket.write('+PONG\r\n')); // nothing else
-    });
+    const { url } = await redisLike(() => {}); // answers the handshake, never a command
     const c = connection(url, { connectTimeoutMs: 300, commandTimeoutMs: 100 });
     await c.connect();
     const started = performance.now();
@@ -213,17 +224,12 @@ describe('RespConnection against scripted servers', () => {
   });
 
   it('a command past its deadline fails as a timeout and resets its connection; the next goes on a fresh one', async () => {
-    let sockets = 0;
     const resets: string[] = [];
-    const url = await script((socket) => {
-      const n = ++sockets;
+    const server = await redisLike((socket, n) => {
       socket.on('error', (err: NodeJS.ErrnoException) => resets.push(`${n}:${err.code}`));
-      socket.on('data', (d) => {
-        const text = d.toString('latin1');
-        if (text.includes('PING')) socket.write('+PONG\r\n');
-        else if (n > 1) socket.write('$6\r\nsecond\r\n'); // the first connection never answers a GET
-      });
+      if (n > 1) socket.write('$6\r\nsecond\r\n'); // the first connection never answers a GET
     });
+    const url = server.url;
     const c = connection(url, { connectTimeoutMs: 300, commandTimeoutMs: 60 });
     await c.connect();
     const err = await failure(c.get(Buffer.from('a')));
@@ -233,41 +239,24 @@ describe('RespConnection against scripted servers', () => {
     expect(resets[0]).toBe('1:ECONNRESET'); // reset, not closed: unsent bytes are discarded, never delivered late
     await waitFor(() => c.ready, 2_000, 'the reconnect');
     expect((await c.get(Buffer.from('b')))?.toString()).toBe('second');
-    expect(sockets).toBe(2);
+    expect(server.connections()).toBe(2);
   });
 
   it('a connection lost with commands in flight fails them as sent (outcome unknown), then reconnects', async () => {
-    let sockets = 0;
-    const url = await script((socket) => {
-      sockets++;
-      const first = sockets === 1;
-      socket.on('data', (d) => {
-        if (d.toString('latin1').includes('PING')) socket.write('+PONG\r\n');
-        else if (first) socket.destroy();
-        else socket.write('+OK\r\n');
-      });
-    });
-    const c = connection(url);
+    const server = await redisLike((socket, n) => (n === 1 ? socket.destroy() : socket.write('+OK\r\n')));
+    const c = connection(server.url);
     await c.connect();
     const err = await failure(c.set(Buffer.from('k'), Buffer.from('v'), 0));
     expect(err.kind).toBe('connection');
     expect(err.sent).toBe(true);
     await waitFor(() => c.ready, 2_000, 'the reconnect');
     await c.set(Buffer.from('k'), Buffer.from('v'), 0);
-    expect(sockets).toBe(2);
+    expect(server.connections()).toBe(2);
   });
 
   it('garbage from the server closes the connection and fails what waited; nothing is misread', async () => {
-    let sockets = 0;
-    const url = await script((socket) => {
-      sockets++;
-      const first = sockets === 1;
-      socket.on('data', (d) => {
-        if (d.toString('latin1').includes('PING')) socket.write('+PONG\r\n');
-        else socket.write(first ? '%2\r\n' : '$2\r\nok\r\n');
-      });
-    });
-    const c = connection(url);
+    const server = await redisLike((socket, n) => socket.write(n === 1 ? '%2\r\n' : '$2\r\nok\r\n'));
+    const c = connection(server.url);
     await c.connect();
     const err = await failure(c.get(Buffer.from('k')));
     expect(err.kind).toBe('connection');
