@@ -82,6 +82,10 @@ export class RespConnection {
   #opened = false;
   #closed = false;
   #attempts = 0;
+  /** Why the last connection ended or was refused (never secrets: Redis's reply or the socket error), for status. */
+  #lastProblem: string | null = null;
+  /** The connection `#lastProblem` belongs to: its first problem is the one that ended it. */
+  #problemOf: net.Socket | null = null;
   #sweep: NodeJS.Timeout | null = null;
   #reconnect: NodeJS.Timeout | null = null;
   /** connect() callers waiting for the outcome of the attempt under way. */
@@ -105,12 +109,13 @@ export class RespConnection {
     return this.#ready;
   }
 
-  /** ioredis's status words, for readiness messages. */
+  /** ioredis's status words, for readiness messages; while not ready, with the last problem seen. */
   get status(): string {
     if (this.#closed) return 'end';
     if (this.#ready) return 'ready';
     if (!this.#opened) return 'wait';
-    return this.#socket !== null ? 'connecting' : 'reconnecting';
+    const word = this.#socket !== null ? 'connecting' : 'reconnecting';
+    return this.#lastProblem === null ? word : `${word} (last: ${this.#lastProblem})`;
   }
 
   get(key: Buffer): Promise<Buffer | null> {
@@ -179,13 +184,13 @@ export class RespConnection {
     this.#reader = new RespReader();
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
-    const connectTimer = setTimeout(() => this.#drop(socket), o.connectTimeoutMs);
+    const connectTimer = setTimeout(() => this.#drop(socket, 'connect timed out'), o.connectTimeoutMs);
     socket.once(o.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(connectTimer);
       this.#handshake(socket);
     });
     socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
-    socket.on('error', () => {}); // 'close' follows and says what matters
+    socket.on('error', (err: Error) => this.#noteProblem(socket, err.message)); // 'close' follows
     socket.once('close', () => {
       clearTimeout(connectTimer);
       this.#onClose(socket);
@@ -217,7 +222,7 @@ export class RespConnection {
         reject: (err) => {
           if (err.kind === 'reply' && step.ignore?.test(err.message)) stepDone();
           // Refused (wrong password, loading, too many clients): close and retry later, never send unauthenticated.
-          else this.#drop(socket);
+          else this.#drop(socket, err.message);
         },
         deadline,
         done: false,
@@ -230,6 +235,7 @@ export class RespConnection {
   #becomeReady(): void {
     this.#ready = true;
     this.#attempts = 0;
+    this.#lastProblem = null;
     this.#settleWaiters(true);
   }
 
@@ -242,13 +248,13 @@ export class RespConnection {
         reply = this.#reader.next();
       } catch (err) {
         if (!(err instanceof RespProtocolError)) throw err;
-        this.#drop(socket);
+        this.#drop(socket, `not RESP: ${err.message}`);
         return;
       }
       if (reply === INCOMPLETE) return;
       const waiting = this.#pending[this.#head];
       if (waiting === undefined) {
-        this.#drop(socket); // a reply nobody asked for: the stream is out of step
+        this.#drop(socket, 'a reply nobody asked for'); // the stream is out of step
         return;
       }
       this.#shift();
@@ -275,7 +281,8 @@ export class RespConnection {
    * Gives a connection up at once: not ready from this moment (later commands fail unsent), and reset, so that
    * commands still in Node's or the kernel's send buffer are discarded rather than reaching Redis late.
    */
-  #drop(socket: net.Socket): void {
+  #drop(socket: net.Socket, why?: string): void {
+    if (why !== undefined) this.#noteProblem(socket, why);
     if (this.#socket === socket) this.#ready = false;
     if (socket.destroyed) return;
     // A reset needs a connected TCP handle: a connect still under way (or TLS, whose bytes are already encrypted
@@ -304,6 +311,13 @@ export class RespConnection {
       if (!this.#closed) this.#open();
     }, delay);
     this.#reconnect.unref();
+  }
+
+  /** The first problem of the current connection is the one that ended it; later ones only follow from it. */
+  #noteProblem(socket: net.Socket, why: string): void {
+    if (this.#socket !== socket || this.#problemOf === socket) return;
+    this.#problemOf = socket;
+    this.#lastProblem = why;
   }
 
   #settleWaiters(ok: boolean): void {
@@ -337,7 +351,7 @@ export class RespConnection {
       first.done = true;
       first.reject(new RespCommandError('timeout', 'Redis command timed out', true));
     }
-    if (socket !== null) this.#drop(socket);
+    if (socket !== null) this.#drop(socket, 'a command timed out');
   }
 }
 

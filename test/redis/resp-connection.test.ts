@@ -160,6 +160,7 @@ describe('RespConnection against redis-server', () => {
       await c.connect();
       await own.kill();
       await waitFor(() => !c.ready, 2_000, 'the connection to notice Redis is gone');
+      await waitFor(() => /ECONNREFUSED/.test(c.status), 2_000, 'a reconnect attempt to be refused');
       const started = performance.now();
       const err = await failure(c.get(Buffer.from('k')));
       expect(err.kind).toBe('connection');
@@ -167,6 +168,7 @@ describe('RespConnection against redis-server', () => {
       expect(performance.now() - started).toBeLessThan(50);
       await own.restart();
       await waitFor(() => c.ready, 5_000, 'the connection to come back');
+      expect(c.status).toBe('ready');
       await c.set(Buffer.from('k'), Buffer.from('back'), 60);
       expect((await c.get(Buffer.from('k')))?.toString()).toBe('back');
     } finally {
@@ -277,6 +279,7 @@ describe('RespConnection against scripted servers', () => {
     expect(await c.connect()).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(c.ready).toBe(false);
+    expect(c.status).toContain(`(last: ${refusal.slice(1, -2)})`); // what /readyz shows an operator
     // 50, 100, 200, 400 ms… between attempts: a handful in a second, not one every 50 ms.
     expect(sockets).toBeGreaterThanOrEqual(2);
     expect(sockets).toBeLessThanOrEqual(6);
