@@ -62,15 +62,19 @@ it('waits out a Kask outage, then finishes the copy; metrics show progress', asy
   expect(metrics).toMatch(/kmp_copy_done\{shard="0\/1"\} 0/);
 
   await kaskFaults({ errorRate: 1 });
-  await sleep(2500);
+  await sleep(5000);
   await kaskFaults({});
   const run = await copying;
   const report = jsonReport(run);
   expect(report).toMatchObject({ finished: true, scanned: 4000 });
   // Keys in flight when the outage began, and those started before the pacer saw the errors, may fail (then wait in
-  // the repair queue): at most two waves of the concurrency. The rest waited and were copied.
+  // the repair queue). The pacer judges Kask once per window of 200 calls (src/bulk/pacing.ts), so at most one
+  // window's calls fail before it pauses, plus the keys already in flight (--concurrency 32). Without the pacer, keys
+  // fail at the pace of their GET retries (about 100 a second here: over 250 in 2.5 s, so the outage lasts 5 s to keep
+  // the two far apart). (A tighter bound, "two waves of the concurrency", held on a quiet machine and failed by 3 keys
+  // under CI load.) The rest waited and were copied.
   const failed = report.failed as number;
-  expect(failed).toBeLessThanOrEqual(64);
+  expect(failed).toBeLessThanOrEqual(200 + 32);
   expect(report.copied as number).toBe(4000 - failed);
   expect(run.code).toBe(failed === 0 ? 0 : 1);
   const queued = await pair.redis.zcard('kmp:{repair}:due');
