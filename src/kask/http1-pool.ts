@@ -4,6 +4,7 @@
 // pool costs a few object fields per call.
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
+import { SWEEP_MS, slotDeadline } from '../net/slot-deadline.js';
 
 export type PoolErrorKind = 'timeout' | 'connect-timeout' | 'connection' | 'protocol' | 'closed';
 
@@ -42,8 +43,6 @@ export interface Http1PoolOptions {
   retryGets?: boolean;
 }
 
-/** How often deadlines, connect timeouts and idle connections are checked: a call ends at most this late. */
-export const SWEEP_MS = 25;
 const MAX_HEAD_BYTES = 64 * 1024;
 /** Bodies up to this size go out in the same write as the head. */
 const ONE_WRITE_BYTES = 16 * 1024;
@@ -100,7 +99,7 @@ export class Http1Pool {
       method,
       head: `${method} ${path} HTTP/1.1\r\nhost: ${this.#hostHeader}\r\n${headerLines}${length}\r\n`,
       body,
-      deadline: deadlineFor(performance.now(), timeoutMs),
+      deadline: slotDeadline(performance.now(), timeoutMs),
       callback,
       retried: false,
     };
@@ -214,14 +213,6 @@ export class Http1Pool {
       this.#sweep = null;
     }
   }
-}
-
-/**
- * Calls starting in the same sweep-long slot share one deadline, `timeoutMs` after the slot ends: a call is never cut
- * before its time and at most one slot after it, and calls queued together end together.
- */
-function deadlineFor(now: number, timeoutMs: number): number {
-  return (Math.floor(now / SWEEP_MS) + 1) * SWEEP_MS + timeoutMs;
 }
 
 function expire(call: Call): void {

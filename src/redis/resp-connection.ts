@@ -6,6 +6,7 @@
 // command ends by its deadline.
 import net from 'node:net';
 import tls from 'node:tls';
+import { SWEEP_MS, slotDeadline } from '../net/slot-deadline.js';
 import { INCOMPLETE, RespErrorReply, RespProtocolError, RespReader, type RespValue } from './resp-reader.js';
 
 export interface RespConnectionOptions {
@@ -42,9 +43,6 @@ interface Pending {
   /** Already settled (timed out): its reply, when it comes, is only consumed. */
   done: boolean;
 }
-
-/** Deadlines share 25 ms slots checked by one sweep (as the Kask pool's, docs/decisions/0004). */
-const SWEEP_MS = 25;
 
 /** Settings for the lean path from a redis:// URL, or null when the URL says something only ioredis understands. */
 export function respSettingsFromUrl(
@@ -165,7 +163,7 @@ export class RespConnection {
       this.#pending.push({
         resolve,
         reject,
-        deadline: deadlineFor(this.#opts.commandTimeoutMs),
+        deadline: slotDeadline(performance.now(), this.#opts.commandTimeoutMs),
         done: false,
       });
       socket.write(bytes);
@@ -211,7 +209,7 @@ export class RespConnection {
       steps.push({ bytes: frame(['AUTH', o.password], []), ignore: NO_PASSWORD_SET });
     if (o.db !== 0) steps.push({ bytes: frame(['SELECT', String(o.db)], []) });
     steps.push({ bytes: frame(['PING'], []) });
-    const deadline = deadlineFor(o.connectTimeoutMs);
+    const deadline = slotDeadline(performance.now(), o.connectTimeoutMs);
     let left = steps.length;
     const stepDone = (): void => {
       if (--left === 0 && this.#socket === socket && !this.#closed) this.#becomeReady();
@@ -357,10 +355,6 @@ export class RespConnection {
 
 /** The error a Redis without a password answers AUTH with (ioredis carries on after it, and so do we). */
 const NO_PASSWORD_SET = /no password is set|without any password configured/i;
-
-function deadlineFor(timeoutMs: number): number {
-  return (Math.floor(performance.now() / SWEEP_MS) + 1) * SWEEP_MS + timeoutMs;
-}
 
 /** One command as a RESP array of bulk strings: text words first, then byte arguments, in one buffer. */
 export function frame(words: readonly string[], args: readonly Buffer[]): Buffer {
