@@ -7,6 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { SWEEP_MS, slotDeadline } from '../net/slot-deadline.js';
+import { reconnectDelayMs } from './reconnect.js';
 import { INCOMPLETE, RespErrorReply, RespProtocolError, RespReader, type RespValue } from './resp-reader.js';
 
 export interface RespConnectionOptions {
@@ -303,7 +304,7 @@ export class RespConnection {
     }
     this.#settleWaiters(false);
     if (this.#closed) return;
-    const delay = Math.min(50 * 2 ** Math.min(this.#attempts++, 6), 2_000);
+    const delay = reconnectDelayMs(++this.#attempts);
     this.#reconnect = setTimeout(() => {
       this.#reconnect = null;
       if (!this.#closed) this.#open();

@@ -1,6 +1,7 @@
 // Redis as RedisBagOStuff uses it: GET, SETEX/SET, DEL on byte keys (plus an optional prefix), standalone or Cluster.
 // Commands fail fast instead of queueing: MediaWiki gives up after 3 s, so a stalled Redis must cost little.
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { reconnectDelayMs } from './reconnect.js';
 import { RespCommandError, RespConnection, respSettingsFromUrl } from './resp-connection.js';
 
 export interface RedisStoreOptions {
@@ -52,7 +53,7 @@ export class RedisStore {
       commandTimeout: opts.commandTimeoutMs,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
+      retryStrategy: reconnectDelayMs,
       lazyConnect: true,
       enableAutoPipelining: opts.autoPipelining ?? false,
     };

@@ -6,6 +6,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
+import { RECONNECT_MAX_DELAY_MS } from '../../src/redis/reconnect.js';
 import {
   RespCommandError,
   RespConnection,
@@ -172,6 +173,24 @@ describe('RespConnection against redis-server', () => {
       await c.set(Buffer.from('k'), Buffer.from('back'), 60);
       expect((await c.get(Buffer.from('k')))?.toString()).toBe('back');
     } finally {
+      await own.stop();
+    }
+  });
+
+  it('is used again within its backoff cap once a stalled Redis answers, however long the stall lasted', async () => {
+    const own = await startLocalRedis();
+    const pauser = new Redis(own.url);
+    try {
+      const c = connection(own.url, { connectTimeoutMs: 200, commandTimeoutMs: 150 });
+      await c.connect();
+      // Long enough for many handshakes to time out: an uncapped backoff would have grown past the stall's end.
+      await pauser.call('CLIENT', 'PAUSE', '5000', 'ALL');
+      const stallEnds = performance.now() + 5_000;
+      expect((await failure(c.get(Buffer.from('k')))).kind).toBe('timeout');
+      await waitFor(() => c.ready, 8_000, 'the connection to come back', 10);
+      expect(performance.now() - stallEnds).toBeLessThan(RECONNECT_MAX_DELAY_MS + 400);
+    } finally {
+      pauser.disconnect();
       await own.stop();
     }
   });

@@ -19,13 +19,15 @@ afterAll(async () => {
 beforeEach(async () => {
   await rig.kaskFaults({});
   // A half-open breaker closes on its next successful call: send one (the repairer does not use these breakers).
+  // Closed breakers are not enough: after a stall the data path's own Redis connection may still be reconnecting
+  // while the other one, which carries other calls through the same breaker, already answers.
   await waitFor(
     async () => {
       await send('GET', newKey());
-      return metricValue(await rig.metrics(), 'kmp_breaker_state') === 0;
+      return metricValue(await rig.metrics(), 'kmp_breaker_state') === 0 && (await rig.readyz()) === 200;
     },
     8_000,
-    'breakers closed',
+    'breakers closed and every connection ready',
   );
 });
 

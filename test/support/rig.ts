@@ -34,6 +34,8 @@ export interface Rig {
   kaskGet(key: string): Promise<Buffer | null>;
   metrics(): Promise<string>;
   healthz(): Promise<number>;
+  /** /readyz's status: 200 once every backend connection the phase needs answers. */
+  readyz(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -86,6 +88,7 @@ export async function startRig(opts: RigOptions = {}): Promise<Rig> {
     kaskGet: kask.get,
     metrics: async () => (await simple(pool, 'GET', '/metrics')).body.toString(),
     healthz: async () => (await simple(pool, 'GET', '/healthz')).status,
+    readyz: async () => (await simple(pool, 'GET', '/readyz')).status,
     async close() {
       await pool.close();
       await kask.close();
