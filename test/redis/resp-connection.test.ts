@@ -2,7 +2,7 @@
 // and against scripted servers on loopback for what a real one will not do on cue: never answer, answer late,
 // drop the connection mid-command, send garbage.
 import { once } from 'node:events';
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
@@ -88,6 +88,31 @@ describe('RespConnection against redis-server', () => {
     await Promise.all(keys.map((k, i) => c.set(k, Buffer.from(`v${i}`), 60)));
     const got = await Promise.all(keys.map((k) => c.get(k)));
     expect(got.map((v) => v?.toString())).toEqual(keys.map((_, i) => `v${i}`));
+  });
+
+  it('sends the first command of a turn at once and the rest of that turn together, in one write', async () => {
+    const c = connection(server.url);
+    await c.connect();
+    const writes: number[] = [];
+    const proto = Socket.prototype as unknown as Record<'_write' | '_writev', (...a: unknown[]) => void>;
+    const [write, writev] = [proto._write, proto._writev];
+    proto._write = function (this: Socket, ...a: unknown[]) {
+      writes.push(1);
+      return write.apply(this, a);
+    };
+    proto._writev = function (this: Socket, chunks: unknown, ...a: unknown[]) {
+      writes.push((chunks as unknown[]).length);
+      return writev.apply(this, [chunks, ...a]);
+    };
+    try {
+      const keys = Array.from({ length: 10 }, (_, i) => Buffer.from(`kmp:test:turn:${i}`));
+      const got = await Promise.all(keys.map((k) => c.get(k)));
+      expect(got).toEqual(keys.map(() => null));
+    } finally {
+      proto._write = write;
+      proto._writev = writev;
+    }
+    expect(writes).toEqual([1, 9]);
   });
 
   it('an error reply fails that command only, as a reply; the connection goes on', async () => {
