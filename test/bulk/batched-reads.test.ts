@@ -1,5 +1,7 @@
 // The copier's gathered convergence re-reads against a real redis-server: GETs asked for in one turn of the event
-// loop leave as one MGET and each caller gets its own key's value; a failed MGET fails every caller in it.
+// loop leave as one MGET and each caller gets its own key's value; while an MGET is out, later reads gather behind
+// it; a failed MGET fails every caller in it.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BatchedReads } from '../../src/bulk/batched-reads.js';
 import { type LocalRedis, startLocalRedis } from '../../src/redis/local-server.js';
@@ -41,6 +43,31 @@ it('answers each GET of a turn from one MGET, honouring the key prefix and absen
   // A later turn is a new MGET.
   expect((await reads.get(Buffer.from('k0')))?.toString()).toBe('v0');
   expect(mgets).toEqual([500, 500, 200, 1]);
+});
+
+it('while one MGET is out, reads asked for in later turns wait for it and leave together in the next', async () => {
+  const out: { keys: string[]; answer: () => void }[] = [];
+  const held = {
+    getMany: (keys: readonly Buffer[]) =>
+      new Promise<(Buffer | null)[]>((resolve) =>
+        out.push({ keys: keys.map(String), answer: () => resolve(keys.map((k) => Buffer.from(`v-${k}`))) }),
+      ),
+  } as unknown as RedisStore;
+  const reads = new BatchedReads(held);
+  const a = reads.get(Buffer.from('a'));
+  await nextTurn();
+  expect(out.map((m) => m.keys)).toEqual([['a']]);
+  const b = reads.get(Buffer.from('b'));
+  await nextTurn();
+  const c = reads.get(Buffer.from('c'));
+  await nextTurn();
+  expect(out.map((m) => m.keys)).toEqual([['a']]); // nothing more leaves while the first is out
+  out[0]!.answer();
+  expect((await a)?.toString()).toBe('v-a');
+  await nextTurn();
+  expect(out.map((m) => m.keys)).toEqual([['a'], ['b', 'c']]);
+  out[1]!.answer();
+  expect((await Promise.all([b, c])).map(String)).toEqual(['v-b', 'v-c']);
 });
 
 it('reads a key holding no string (a hash) as absent, as MGET answers it', async () => {
