@@ -111,6 +111,8 @@ interface PreparedBatch {
 const OWN_PREFIX = Buffer.from('kmp:');
 const REDIS_RETRY_FOR_MS = 60_000;
 const KASK_GET_ATTEMPTS = 3;
+/** Tries of a key's backfill step before the key counts as failed (it is queued for repair on every failed try). */
+const KASK_WRITE_ATTEMPTS = 3;
 
 export class Copier {
   readonly #s: Required<CopySettings>;
@@ -320,9 +322,25 @@ export class Copier {
     if (present === null) return this.#fail(key);
     if (present) return this.#skip('present');
     if (s.dryRun || !this.#d.writer) return this.#count('copied');
-    const outcome = await backfillKey(this.#d.writer.stores, key, value, converted.bytes);
-    if (outcome === 'failed') return this.#fail(key, false);
+    if (!(await this.#backfill(key, value, converted.bytes))) return this.#fail(key, false);
     this.#count('copied');
+  }
+
+  /**
+   * The backfill step, tried again (after a short wait, and while Kask fails as a whole, after the pacer's pause) when
+   * it fails: one refused or timed-out write should not cost a whole new pass over the keyspace. Each try is the full
+   * rule (POST, then re-read Redis and re-align), so a retry made from a value read earlier is as safe as the first
+   * try; every failed try has already queued the key for repair, since its write may still land.
+   */
+  async #backfill(key: Buffer, value: Buffer, envelope: Buffer): Promise<boolean> {
+    const stores = this.#d.writer!.stores;
+    for (let attempt = 1; ; attempt++) {
+      if ((await backfillKey(stores, key, value, envelope)) !== 'failed') return true;
+      if (attempt >= KASK_WRITE_ATTEMPTS) return false;
+      this.#checkKaskReachable();
+      await this.#pacer.ready();
+      await sleep(Math.min(1000, 100 * attempt));
+    }
   }
 
   /**

@@ -16,6 +16,8 @@ export interface FaultSettings {
   methods: string[];
   /** Only requests for these keys (decoded, as UTF-8) are affected; empty = all. */
   keys: string[];
+  /** Each key's requests fail at most this many times (counted from when the settings were set); 0 = no limit. */
+  failuresPerKey: number;
 }
 
 export const NO_FAULTS: FaultSettings = Object.freeze({
@@ -25,10 +27,13 @@ export const NO_FAULTS: FaultSettings = Object.freeze({
   mode: 'normal',
   methods: [],
   keys: [],
+  failuresPerKey: 0,
 });
 
 export class Faults {
   #settings: FaultSettings = NO_FAULTS;
+  /** Failures injected per key since the settings were set (only counted when failuresPerKey limits them). */
+  #failed = new Map<string, number>();
   readonly #random: () => number;
 
   constructor(random: () => number = Math.random) {
@@ -41,6 +46,7 @@ export class Faults {
 
   set(partial: Partial<FaultSettings>): FaultSettings {
     this.#settings = Object.freeze({ ...NO_FAULTS, ...partial });
+    this.#failed = new Map();
     return this.#settings;
   }
 
@@ -57,7 +63,13 @@ export class Faults {
     if (s.mode === 'hang') return new Promise<boolean>(() => {});
     const delay = s.latencyMs + (s.jitterMs > 0 ? this.#random() * s.jitterMs : 0);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-    return s.errorRate > 0 && this.#random() < s.errorRate;
+    if (!(s.errorRate > 0 && this.#random() < s.errorRate)) return false;
+    if (s.failuresPerKey <= 0) return true;
+    const name = key.toString('latin1');
+    const failed = this.#failed.get(name) ?? 0;
+    if (failed >= s.failuresPerKey) return false;
+    this.#failed.set(name, failed + 1);
+    return true;
   }
 
   /** The answer's share of the jitter: the store has been touched, the client does not know yet. */
