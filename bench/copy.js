@@ -178,21 +178,12 @@ async function runCopy(redisUrl, kaskUrl, pipeline) {
   });
   // The copier's JSON progress lines (stderr) are relayed every 10 s, so a long run shows it is moving.
   let progress = null;
-  // Why keys failed, from the copier's warning lines: `action error.code` → lines (plus lines its rate limit held back).
-  const problems = new Map();
   let partial = '';
   child.stderr.on('data', (c) => {
     stderr = (stderr + c).slice(-8000);
     const lines = (partial + c).split('\n');
     partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.includes('"copy.progress"')) progress = JSON.parse(line);
-      else if (line.includes('"error.code"')) {
-        const entry = JSON.parse(line);
-        const what = `${entry['event.action']} ${entry['error.code']}`;
-        problems.set(what, (problems.get(what) ?? 0) + 1 + (entry['kmp.suppressed_lines'] ?? 0));
-      }
-    }
+    for (const line of lines) if (line.includes('"copy.progress"')) progress = JSON.parse(line);
   });
   const relay = setInterval(() => {
     if (progress === null) return;
@@ -219,7 +210,7 @@ async function runCopy(redisUrl, kaskUrl, pipeline) {
   const seconds = (performance.now() - started) / 1000;
   // Exit 1 (some keys failed, e.g. Kask timeouts on a starved machine) still measures the run: failures are reported.
   if (code !== 0 && code !== 1) throw new Error(`copy exited with ${code}:\n${stderr.slice(-2000)}`);
-  return { report: JSON.parse(stdout), seconds, cpuSeconds: last.cpu, peakRss: last.hwm, problems };
+  return { report: JSON.parse(stdout), seconds, cpuSeconds: last.cpu, peakRss: last.hwm };
 }
 
 const results = [];
@@ -249,7 +240,7 @@ try {
         copier_peak_rss_mb: run.peakRss / 2 ** 20,
         emulator_cpu_us_per_key: ((emulatorAfter.cpu - emulatorBefore.cpu) * 1e6) / size,
         failed: run.report.failed,
-        problems: Object.fromEntries(run.problems),
+        failed_calls: run.report.failed_calls,
         load_average: readFileSync('/proc/loadavg', 'utf8').split(' ')[0],
       });
       process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
@@ -268,9 +259,11 @@ for (const r of results)
     `${pad(r.keys, 10)} ${pad(r.pipeline, 8)} ${pad(Math.round(r.keys_per_second), 9)} ${pad(r.copier_cpu_us_per_key.toFixed(1), 14)} ${pad(r.copier_peak_rss_mb.toFixed(0), 12)} ${pad(r.emulator_cpu_us_per_key.toFixed(1), 16)} ${pad(r.failed, 7)} ${pad(r.load_average, 6)}\n`,
   );
 for (const r of results)
-  if (Object.keys(r.problems).length > 0)
+  if (Object.keys(r.failed_calls).length > 0)
     process.stdout.write(
-      `${r.keys} keys, --pipeline ${r.pipeline}: the copier logged ${Object.entries(r.problems)
+      `${r.keys} keys, --pipeline ${r.pipeline}: failed calls (the copier's report) ${Object.entries(
+        r.failed_calls,
+      )
         .map(([what, n]) => `${what} ×${n}`)
         .join(', ')}\n`,
     );

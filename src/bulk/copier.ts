@@ -93,6 +93,8 @@ export type CopyCompletionRecord =
   | { kind: 'not_recorded'; reason: string };
 
 export interface CopyResult extends CopySnapshot {
+  /** This run's failed Kask and Redis calls by `<backend>.<op> <code>`, retried ones included (not in checkpoints). */
+  failedCalls: Record<string, number>;
   finished: boolean;
   resumed: boolean;
   examples: Examples;
@@ -256,6 +258,7 @@ export class Copier {
     const snapshot = this.snapshot();
     return {
       ...snapshot,
+      failedCalls: Object.fromEntries(this.#d.writer?.failedCalls ?? []),
       finished: scanner.finished,
       resumed: this.#resumed,
       examples: this.#examples,
@@ -351,7 +354,8 @@ export class Copier {
     for (let attempt = 1; ; attempt++) {
       try {
         return (await this.#kask.get(key)).kind === 'hit';
-      } catch {
+      } catch (err) {
+        this.#d.writer?.stores.observer.backendFailure('kask', 'get', err);
         if (attempt >= KASK_GET_ATTEMPTS && this.#pacer.state !== 'failing') return null;
         this.#checkKaskReachable();
         await this.#pacer.ready();

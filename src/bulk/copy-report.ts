@@ -17,6 +17,7 @@ export function copyReportJson(r: CopyResult): Record<string, unknown> {
     copied: r.counters.copied,
     skipped: r.counters.skipped,
     failed: r.counters.failed,
+    failed_calls: r.failedCalls,
     skipped_by: r.counters.skippedBy,
     examples: r.examples,
     completion:
@@ -38,6 +39,11 @@ export function copyReportText(r: CopyResult): string {
     `  failed     ${c.failed}${c.failed > 0 ? ' (queued for the sidecars to repair)' : ''}`,
     `  time       ${(r.elapsedMs / 1000).toFixed(1)} s this run, ${Math.round(r.keysPerSecond)} keys/s`,
   ];
+  const calls = Object.entries(r.failedCalls);
+  if (calls.length > 0)
+    lines.push(
+      `  failed calls ${calls.map(([what, n]) => `${what} ×${n}`).join(', ')} (a key counts failed only after 3 tries)`,
+    );
   for (const [kind, keys] of Object.entries(r.examples))
     if (keys.length > 0) lines.push(`  example ${kind} keys: ${keys.join(' ')}`);
   if (r.completion.kind === 'marker')

@@ -126,6 +126,11 @@ const CLOSE_FLUSH_BUDGET_MS = 5000;
 export interface BulkWriter {
   stores: DualStores;
   repairs: RepairQueue;
+  /**
+   * This run's failed backend calls, by `<backend>.<op> <error code>` (`kask.backfill KASK_TIMEOUT`): the bulk tools
+   * log only errors, so this is how a report says why keys failed or were tried again.
+   */
+  failedCalls: Map<string, number>;
   /** Flushes the repair queue (what cannot be stored is counted lost and logged), stops the breakers. */
   close(): Promise<void>;
 }
@@ -146,19 +151,36 @@ export function bulkWriter(config: Config, redis: RedisStore, kask: KaskApi, log
     metrics,
     logger,
   });
+  const failedCalls = new Map<string, number>();
+  const observer = createPhaseObserver(metrics, logger);
   const stores: DualStores = dualStoresFor(config, {
     kask,
     redis: new BatchedReads(redis),
-    observer: createPhaseObserver(metrics, logger),
+    observer: {
+      ...observer,
+      backendFailure(backend, op, err, meta) {
+        const what = `${backend}.${op} ${errorCode(err)}`;
+        failedCalls.set(what, (failedCalls.get(what) ?? 0) + 1);
+        observer.backendFailure(backend, op, err, meta);
+      },
+    },
     repairs,
     background: { run: (task) => void task() },
   });
   return {
     stores,
     repairs,
+    failedCalls,
     async close() {
       await repairs.close(CLOSE_FLUSH_BUDGET_MS);
       breakers.shutdown();
     },
   };
+}
+
+/** The typed code of a store error (`KASK_TIMEOUT`, `REDIS_UNAVAILABLE`…), else the error's name. */
+function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return code;
+  return err instanceof Error ? err.name : 'unknown';
 }

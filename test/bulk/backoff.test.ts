@@ -99,7 +99,10 @@ it('tries a key again when its Kask write fails while Kask answers the others, a
       'global:echo:seen:alert:time:1?????',
       '--json',
     ]);
-    expect(jsonReport(run)).toMatchObject({ finished: true, scanned: 300, copied: 300, failed: 0 });
+    const report = jsonReport(run);
+    expect(report).toMatchObject({ finished: true, scanned: 300, copied: 300, failed: 0 });
+    // The report says what was tried again, and why.
+    expect(report.failed_calls).toEqual({ 'kask.backfill KASK_STATUS': 10 });
     expect(run.code).toBe(0);
     expect(await pair.kask.countPresent(keys)).toBe(300);
     // Its first write was refused, and a refused write may still have landed (or land late): the repairer re-drives
