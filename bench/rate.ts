@@ -21,6 +21,7 @@
 //                           [--connections 32]
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
+import { MEDIAWIKI_HEADERS } from './lib/mediawiki-headers.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -83,7 +84,7 @@ const emit = (obj: object): boolean => process.stdout.write(`${JSON.stringify(ob
 
 async function fire(t: Target, i: number, due: number): Promise<void> {
   try {
-    const res = await t.pool.request({ method: 'GET', path: t.pathOf(i) });
+    const res = await t.pool.request({ method: 'GET', path: t.pathOf(i), headers: MEDIAWIKI_HEADERS });
     await res.body.arrayBuffer();
     if (res.statusCode !== 200) t.non200++;
   } catch {

@@ -3,6 +3,7 @@
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { MEDIAWIKI_HEADERS } from './mediawiki-headers.js';
 import { start, stop } from './processes.js';
 import { ROOT } from './targets.js';
 
@@ -35,7 +36,9 @@ export async function runWrk(
   seconds: number,
   connections: number,
 ): Promise<WrkResult> {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '2s', '-s'];
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '2s'];
+  for (const [name, value] of Object.entries(MEDIAWIKI_HEADERS)) args.push('-H', `${name}: ${value}`);
+  args.push('-s');
   if (shape.kind === 'static') args.push(join(WRK_DIR, 'report.lua'), shape.url);
   else if (shape.kind === 'distinct-reads')
     args.push(join(WRK_DIR, 'distinct-keys.lua'), shape.origin, '--', shape.prefix, String(shape.from));

@@ -15,7 +15,10 @@ end
 request = function()
   local path = prefix .. counter
   counter = counter + 1
-  return wrk.format("POST", path, { ["Content-Type"] = "application/octet-stream" }, value)
+  -- MediaWiki's headers (wrk -H, in wrk.headers) plus the content type WMF configures for RESTBagOStuff.
+  local headers = { ["Content-Type"] = "application/octet-stream" }
+  for name, v in pairs(wrk.headers) do headers[name] = v end
+  return wrk.format("POST", path, headers, value)
 end
 
 done = function(summary, latency, requests)
