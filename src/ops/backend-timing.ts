@@ -1,8 +1,8 @@
 // Feeds kmp_backend_request_duration_seconds from the Kask and Redis clients. Every (op, outcome) child is bound
 // once up front, so timing a call costs one clock read and one observe, with no label hashing per request.
-import type { Histogram } from 'prom-client';
 import type { Backend } from '../phases/observer.js';
 import type { Metrics } from './metrics.js';
+import type { HistogramSeries } from './series-histogram.js';
 
 /** Bounded outcome label: a Kask 404 is `ok` (an answer), a failure `error`, a blown budget `timeout`. */
 export type CallOutcome = 'ok' | 'error' | 'timeout';
@@ -20,9 +20,9 @@ export function createBackendTimer<Op extends string>(
   backend: Backend,
   ops: readonly Op[],
 ): CallTimer<Op> {
-  const children = {} as Record<Op, Record<CallOutcome, Histogram.Internal<string>>>;
+  const children = {} as Record<Op, Record<CallOutcome, HistogramSeries>>;
   for (const op of ops) {
-    const byOutcome = {} as Record<CallOutcome, Histogram.Internal<string>>;
+    const byOutcome = {} as Record<CallOutcome, HistogramSeries>;
     for (const outcome of OUTCOMES)
       byOutcome[outcome] = metrics.backendDuration.labels({ backend, op, outcome });
     children[op] = byOutcome;

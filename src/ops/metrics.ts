@@ -1,7 +1,8 @@
 // Every Prometheus metric the sidecar exports, declared once, labelled only from small fixed sets (never keys or values).
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { PHASE_NAMES, type PhaseName } from '../config/schema.js';
 import { BUILD } from './build-info.js';
+import { type HistogramSeries, SeriesHistogram } from './series-histogram.js';
 
 const KNOWN_METHODS = new Set(['GET', 'POST', 'DELETE', 'PUT', 'HEAD', 'PATCH', 'OPTIONS']);
 
@@ -10,35 +11,47 @@ export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : 'other';
 }
 
+/** A counter series counted in a plain number between collections. */
+interface PendingCount {
+  labels: Record<string, string>;
+  pending: number;
+}
+
 export class Metrics {
   readonly registry = new Registry();
 
-  /** Same name, buckets and labels as Kask's own, plus `phase`, so Kask dashboards keep working. */
-  readonly requests = new Counter({
+  /**
+   * Same name, buckets and labels as Kask's own, plus `phase`, so Kask dashboards keep working. Counted per request
+   * in plain numbers (recordRequest) and added to the counter when it is collected, at each scrape.
+   */
+  readonly requests: Counter<'code' | 'method' | 'phase'> = new Counter({
     name: 'http_requests_total',
     help: 'Requests under the base URI, by method, status code and phase.',
     labelNames: ['code', 'method', 'phase'] as const,
     registers: [this.registry],
+    collect: (): void => this.#flush(this.#requestSeries.values(), this.requests),
   });
-  readonly requestDuration = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'Time to answer requests under the base URI, by method and status code.',
-    labelNames: ['code', 'method'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
-    registers: [this.registry],
-  });
-  readonly backendDuration = new Histogram({
-    name: 'kmp_backend_request_duration_seconds',
-    help: 'Latency of calls to Kask and Redis, by backend, operation and outcome.',
-    labelNames: ['backend', 'op', 'outcome'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
-  readonly reads = new Counter({
+  readonly requestDuration = new SeriesHistogram(
+    'http_request_duration_seconds',
+    'Time to answer requests under the base URI, by method and status code.',
+    ['code', 'method'],
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    this.registry,
+  );
+  readonly backendDuration = new SeriesHistogram(
+    'kmp_backend_request_duration_seconds',
+    'Latency of calls to Kask and Redis, by backend, operation and outcome.',
+    ['backend', 'op', 'outcome'],
+    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    this.registry,
+  );
+  /** Counted per answer in plain numbers (recordRead) and added to the counter at each scrape, like `requests`. */
+  readonly reads: Counter<'source'> = new Counter({
     name: 'kmp_reads_total',
     help: 'GET answers by source: kask, redis_fallback (Kask miss served from Redis), miss, redis_failover, redis.',
     labelNames: ['source'] as const,
     registers: [this.registry],
+    collect: (): void => this.#flush(this.#readSeries.values(), this.reads),
   });
   readonly backfills = new Counter({
     name: 'kmp_backfills_total',
@@ -128,15 +141,12 @@ export class Metrics {
   }
 
   /**
-   * Series touched on every request are bound once, on first use, and then found with one Map lookup instead of
-   * prom-client hashing a label object per call. The label sets are small and fixed (status codes we send, methods
-   * folded by methodLabel, five phases, five read sources), so the maps stay tiny.
+   * Series touched on every request are found with one Map lookup and counted in plain numbers: prom-client would
+   * validate and hash a label object per call, even on a bound child. The label sets are small and fixed (status
+   * codes we send, methods folded by methodLabel, five phases, five read sources), so the maps stay tiny.
    */
-  readonly #requestSeries = new Map<
-    string,
-    { count: Counter.Internal; duration: Histogram.Internal<string> }
-  >();
-  readonly #readSeries = new Map<string, Counter.Internal>();
+  readonly #requestSeries = new Map<string, PendingCount & { duration: HistogramSeries }>();
+  readonly #readSeries = new Map<string, PendingCount>();
 
   /** One answered request under the base URI. */
   recordRequest(code: string, method: string, phase: string, seconds: number): void {
@@ -144,12 +154,13 @@ export class Metrics {
     let series = this.#requestSeries.get(id);
     if (series === undefined) {
       series = {
-        count: this.requests.labels({ code, method, phase }),
+        labels: { code, method, phase },
+        pending: 0,
         duration: this.requestDuration.labels({ code, method }),
       };
       this.#requestSeries.set(id, series);
     }
-    series.count.inc();
+    series.pending++;
     series.duration.observe(seconds);
   }
 
@@ -157,10 +168,19 @@ export class Metrics {
   recordRead(source: string): void {
     let series = this.#readSeries.get(source);
     if (series === undefined) {
-      series = this.reads.labels({ source });
+      series = { labels: { source }, pending: 0 };
       this.#readSeries.set(source, series);
     }
-    series.inc();
+    series.pending++;
+  }
+
+  /** At collection: what was counted since the last one goes into the prom-client counter. */
+  #flush<L extends string>(series: Iterable<PendingCount>, counter: Counter<L>): void {
+    for (const s of series)
+      if (s.pending > 0) {
+        counter.inc(s.labels as Record<L, string>, s.pending);
+        s.pending = 0;
+      }
   }
 
   setPhase(current: PhaseName): void {
