@@ -112,9 +112,11 @@ interface PreparedBatch {
 
 const OWN_PREFIX = Buffer.from('kmp:');
 const REDIS_RETRY_FOR_MS = 60_000;
-const KASK_GET_ATTEMPTS = 3;
-/** Tries of a key's backfill step before the key counts as failed (it is queued for repair on every failed try). */
-const KASK_WRITE_ATTEMPTS = 3;
+/**
+ * Tries of a key's Kask GET, and of its backfill step, before the key counts as failed (while Kask answers other
+ * keys; while it fails as a whole, GETs wait instead). A key is queued for repair on every failed backfill try.
+ */
+export const KASK_TRIES_PER_KEY = 3;
 
 export class Copier {
   readonly #s: Required<CopySettings>;
@@ -339,10 +341,8 @@ export class Copier {
     const stores = this.#d.writer!.stores;
     for (let attempt = 1; ; attempt++) {
       if ((await backfillKey(stores, key, value, envelope)) !== 'failed') return true;
-      if (attempt >= KASK_WRITE_ATTEMPTS) return false;
-      this.#checkKaskReachable();
-      await this.#pacer.ready();
-      await sleep(Math.min(1000, 100 * attempt));
+      if (attempt >= KASK_TRIES_PER_KEY) return false;
+      await this.#beforeRetry(attempt);
     }
   }
 
@@ -356,12 +356,17 @@ export class Copier {
         return (await this.#kask.get(key)).kind === 'hit';
       } catch (err) {
         this.#d.writer?.stores.observer.backendFailure('kask', 'get', err);
-        if (attempt >= KASK_GET_ATTEMPTS && this.#pacer.state !== 'failing') return null;
-        this.#checkKaskReachable();
-        await this.#pacer.ready();
-        await sleep(Math.min(1000, 100 * attempt));
+        if (attempt >= KASK_TRIES_PER_KEY && this.#pacer.state !== 'failing') return null;
+        await this.#beforeRetry(attempt);
       }
     }
+  }
+
+  /** Between a key's tries: stop if Kask has been silent too long, sit out a backoff pause, then a short wait. */
+  async #beforeRetry(attempt: number): Promise<void> {
+    this.#checkKaskReachable();
+    await this.#pacer.ready();
+    await sleep(Math.min(1000, 100 * attempt));
   }
 
   #checkKaskReachable(): void {

@@ -1,5 +1,5 @@
 // The copy's final report: human text, or one JSON document (`--json`). Keys appear only as examples, never values.
-import type { CopyResult } from './copier.js';
+import { type CopyResult, KASK_TRIES_PER_KEY } from './copier.js';
 import { SKIP_REASONS } from './counters.js';
 
 export function copyReportJson(r: CopyResult): Record<string, unknown> {
@@ -42,7 +42,7 @@ export function copyReportText(r: CopyResult): string {
   const calls = Object.entries(r.failedCalls);
   if (calls.length > 0)
     lines.push(
-      `  failed calls ${calls.map(([what, n]) => `${what} ×${n}`).join(', ')} (a key counts failed only after 3 tries)`,
+      `  failed calls ${calls.map(([what, n]) => `${what} ×${n}`).join(', ')} (a key counts failed only after ${KASK_TRIES_PER_KEY} tries)`,
     );
   for (const [kind, keys] of Object.entries(r.examples))
     if (keys.length > 0) lines.push(`  example ${kind} keys: ${keys.join(' ')}`);

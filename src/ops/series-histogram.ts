@@ -25,6 +25,15 @@ interface ExportedValue {
   exemplar?: null;
 }
 
+/** What prom-client's registry reads from a metric at a scrape. */
+interface ExportedMetric {
+  name: string;
+  help: string;
+  type: string;
+  values: ExportedValue[];
+  aggregator: string;
+}
+
 export class SeriesHistogram<L extends string> {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
@@ -67,13 +76,7 @@ export class SeriesHistogram<L extends string> {
   }
 
   /** What the registry formats for a scrape (cumulative buckets, +Inf, sum, count per series). */
-  async getForPromString(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    values: ExportedValue[];
-    aggregator: string;
-  }> {
+  async getForPromString(): Promise<ExportedMetric> {
     const values: ExportedValue[] = [];
     const bucket = `${this.name}_bucket`;
     for (const s of this.#series.values()) {
@@ -114,13 +117,7 @@ export class SeriesHistogram<L extends string> {
   }
 
   /** The same with each value's series labels folded into its own (the registry's JSON form). */
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    values: ExportedValue[];
-    aggregator: string;
-  }> {
+  async get(): Promise<ExportedMetric> {
     const data = await this.getForPromString();
     data.values = data.values.map(({ sharedLabels, labels, ...rest }) => ({
       ...rest,

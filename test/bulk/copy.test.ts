@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { shardOf } from '../../src/bulk/shard.js';
 import { writeConfig } from '../support/backends.js';
 import { jsonReport, runCli } from '../support/cli-run.js';
-import { echoKey, echoValue, type Pair, seedEcho, startPair } from './support.js';
+import { copyCli, echoKey, echoValue, type Pair, seedEcho, startPair } from './support.js';
 
 let pair: Pair;
 beforeEach(async () => {
@@ -18,8 +18,7 @@ afterEach(async () => {
   await pair?.stop();
 });
 
-const copy = (...args: string[]) =>
-  runCli(['copy', '--redis-url', pair.redisUrl, '--kask-url', pair.kaskUrl, '--json', ...args]);
+const copy = (...args: string[]) => copyCli(pair, ...args);
 
 describe('copy', { timeout: 180_000 }, () => {
   it('copies every Echo key as its converted value and skips, by reason, what must not be copied', async () => {

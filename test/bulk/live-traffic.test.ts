@@ -4,10 +4,10 @@
 import { Pool } from 'undici';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { percentEncode } from '../../src/net/percent-encoding.js';
-import { jsonReport, runCli } from '../support/cli-run.js';
+import { jsonReport } from '../support/cli-run.js';
 import { type Spawned, spawnCli } from '../support/processes.js';
 import { sleep } from '../support/wait.js';
-import { echoKey, type Pair, seedEcho, startPair } from './support.js';
+import { copyCli, echoKey, type Pair, seedEcho, startPair } from './support.js';
 
 const KEYS = 6000;
 
@@ -76,18 +76,7 @@ it.each([1, 4])(
       }
     };
     const workers = Array.from({ length: 8 }, (_, w) => traffic(w));
-    const run = await runCli([
-      'copy',
-      '--redis-url',
-      pair.redisUrl,
-      '--kask-url',
-      pair.kaskUrl,
-      '--rate',
-      '1500',
-      '--pipeline',
-      String(pipeline),
-      '--json',
-    ]);
+    const run = await copyCli(pair, '--rate', '1500', '--pipeline', String(pipeline));
     stop = true;
     await Promise.all(workers);
     await Promise.all(pools.map((p) => p.pool.close()));

@@ -4,6 +4,7 @@ import { Pool } from 'undici';
 import { redisToEnvelope } from '../../src/codec/convert.js';
 import { percentEncode } from '../../src/net/percent-encoding.js';
 import { startLocalRedis } from '../../src/redis/local-server.js';
+import { runCli } from '../support/cli-run.js';
 import { spawnEmulator } from '../support/processes.js';
 
 export const VALUES = { type: 'JSON' as const, hmacKey: null };
@@ -127,4 +128,9 @@ export async function startPair(emulatorArgs: string[] = []): Promise<Pair> {
       await server.stop();
     },
   };
+}
+
+/** `kask-migration-proxy copy` from the pair's Redis into its Kask, with a JSON report, plus `args`. */
+export function copyCli(pair: Pair, ...args: string[]) {
+  return runCli(['copy', '--redis-url', pair.redisUrl, '--kask-url', pair.kaskUrl, '--json', ...args]);
 }
