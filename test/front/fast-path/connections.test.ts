@@ -45,7 +45,8 @@ async function client() {
     received = Buffer.concat([received, c]);
     lastDataAt = performance.now();
   });
-  const closed = once(socket, 'close').then(() => performance.now());
+  // Not events.once: it rejects on 'error', and a server cutting a client off mid-write may reach it as a reset.
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(performance.now())));
   return {
     socket,
     closed,
